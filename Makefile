@@ -1,0 +1,38 @@
+# snowmcp — everything a fresh clone needs lives here.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+TOOLS  := .tools
+NODE_BIN := $(abspath $(TOOLS))/node_modules/.bin
+INSPECTOR_VERSION := 2.12.0
+
+.PHONY: demo test bench install tools clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+# Node 22 and the MCP Inspector CLI, project-local (the machine's Node may be older).
+$(TOOLS)/.installed:
+	mkdir -p $(TOOLS)
+	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error node@22 @modelcontextprotocol/inspector@$(INSPECTOR_VERSION)
+	touch $@
+
+tools: $(TOOLS)/.installed
+
+demo: install
+	$(BIN)/snowmcp demo init
+	$(BIN)/snowmcp demo tour
+
+test: install tools
+	PATH="$(NODE_BIN):$$PATH" MCP_CATALOG_PATH="$(abspath $(TOOLS))/catalog.json" $(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache
