@@ -1,0 +1,60 @@
+"""`make bench`: snowmcp against the bare MCP SDK and raw DuckDB, on this machine, in one run.
+
+Machines here are shared and noisy, so every figure is a ratio of two things
+measured side by side, interleaved, with medians over repeats.
+
+  (a) cold start over stdio: spawn `snowmcp serve query` until `initialize` is
+      answered, against a bare MCPServer hello-world          target <= 1.15x
+  (b) run_query `SELECT * FROM ANALYTICS.SALES.ORDERS` (1M rows): capped and
+      truncated, server RSS growth < 50 MB, time against DuckDB fetching the
+      same capped rows directly                               target <= 1.5x
+  (c) a cached run_query round trip over stdio against a trivial echo tool on
+      the bare SDK                                            target <= 1.5x
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import anyio
+
+from bench.measure import (
+    cached_query_vs_echo,
+    cold_start_ratio,
+    large_query_vs_duckdb,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+
+    from common.demo_warehouse import ensure_demo_warehouse
+    from common.settings import Settings
+
+    demo = ensure_demo_warehouse(Settings().state_path)
+    warehouse = f"duckdb://{demo}"
+    repeats = 3 if args.quick else 9
+    calls = 100 if args.quick else 500
+
+    results = {
+        "cold_start": cold_start_ratio(warehouse, repeats=repeats),
+        "large_query": anyio.run(large_query_vs_duckdb, demo, repeats),
+        "cached_round_trip": anyio.run(cached_query_vs_echo, warehouse, calls),
+    }
+    failed = [name for name, r in results.items() if not r["pass"]]
+    for name, r in results.items():
+        print(f"{'PASS' if r['pass'] else 'FAIL'}  {name:18} {r['summary']}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    print(f"\n{len(results) - len(failed)} passed, {len(failed)} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

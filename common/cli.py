@@ -1,0 +1,106 @@
+"""The `snowmcp` command: serve a server, build the demo warehouse, run the tour.
+
+Servers and clients are found by name (`servers.<name>.server.build_server`,
+`clients.<module>`) so that `common/` never imports them statically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from common.errors import SnowmcpError
+
+SERVERS = ("query", "analytics", "etl", "quality")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="snowmcp", description="MCP servers for a Snowflake (or DuckDB) warehouse.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run one MCP server")
+    serve.add_argument("server", choices=SERVERS)
+    serve.add_argument("--transport", choices=("stdio", "streamable-http", "sse"), default="stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (HTTP transports; default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (HTTP transports; default 8000)")
+    serve.add_argument("--warehouse", help="overrides SNOWMCP_WAREHOUSE")
+    serve.add_argument("--stateless", action="store_true", help="streamable HTTP without sessions (JSON responses)")
+
+    demo = commands.add_parser("demo", help="the embedded demo warehouse")
+    demo_commands = demo.add_subparsers(dest="demo_command", required=True)
+    init = demo_commands.add_parser("init", help="build the demo warehouse (DuckDB file)")
+    init.add_argument("--path", type=Path, help="file to build (default: $SNOWMCP_STATE_DIR/demo/ANALYTICS.duckdb)")
+    init.add_argument("--force", action="store_true", help="rebuild even if it exists")
+    tour = demo_commands.add_parser("tour", help="a guided tour of the query server over stdio")
+    tour.add_argument("--warehouse", help="overrides SNOWMCP_WAREHOUSE")
+    return parser
+
+
+def _settings(warehouse: str | None = None):  # type: ignore[no-untyped-def]
+    from common.settings import Settings
+
+    return Settings(warehouse=warehouse) if warehouse else Settings()
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from common.server_factory import configure_logging, serve
+
+    settings = _settings(args.warehouse)
+    configure_logging(settings.log_level)
+    from common.telemetry import configure
+
+    configure(settings.otel)
+    try:
+        module = importlib.import_module(f"servers.{args.server}.server")
+    except ModuleNotFoundError:
+        raise SnowmcpError(f"the {args.server} server is not part of this build yet") from None
+    server = module.build_server(settings)
+    serve(server, settings, transport=args.transport, host=args.host, port=args.port, stateless=args.stateless)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    if args.demo_command == "init":
+        import logging
+        import time
+
+        from common.demo_warehouse import build_demo_warehouse, demo_path
+
+        logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
+        path = args.path or demo_path(_settings().state_path)
+        started = time.perf_counter()
+        exists = path.exists()
+        build_demo_warehouse(path, force=args.force)
+        how = "already there" if exists and not args.force else f"built in {time.perf_counter() - started:.1f} s"
+        print(f"demo warehouse: {path} ({how})")
+    else:
+        from clients.tour import run_tour
+
+        run_tour(args.warehouse)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            _serve(args)
+        else:
+            _demo(args)
+    except SnowmcpError as exc:
+        print(f"snowmcp: error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        problems = "; ".join(f"SNOWMCP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        print(f"snowmcp: error: invalid settings: {problems}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Retries for transient faults and a circuit breaker per warehouse.
+
+Retries (tenacity) apply only to `WarehouseUnavailable(transient=True)`:
+network errors, expired sessions, throttling. SQL errors and timeouts are
+never retried. Each attempt passes through the breaker, which counts only
+those transient faults: an SQL error proves the warehouse is up. After
+`failure_threshold` consecutive faults the breaker opens and every call fails
+fast with "retry after N s"; once `reset_timeout_s` has passed one probe call
+is let through (half-open) and its outcome closes or re-opens the breaker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import TypeVar
+
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from common.errors import WarehouseUnavailable
+
+T = TypeVar("T")
+log = logging.getLogger("snowmcp.resilience")
+
+
+class BreakerState(str, Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker:
+    def __init__(
+        self,
+        name: str,
+        *,
+        failure_threshold: int = 5,
+        reset_timeout_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.failure_threshold = failure_threshold
+        self.reset_timeout_s = reset_timeout_s
+        self._clock = clock
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._probing = False
+
+    @property
+    def state(self) -> BreakerState:
+        if self._opened_at is None:
+            return BreakerState.CLOSED
+        if self._clock() - self._opened_at >= self.reset_timeout_s:
+            return BreakerState.HALF_OPEN
+        return BreakerState.OPEN
+
+    def before_call(self) -> None:
+        """Fail fast while open; in half-open let exactly one probe through."""
+        state = self.state
+        if state is BreakerState.CLOSED:
+            return
+        if state is BreakerState.HALF_OPEN and not self._probing:
+            self._probing = True
+            return
+        assert self._opened_at is not None
+        retry_after = max(0.0, self.reset_timeout_s - (self._clock() - self._opened_at))
+        raise WarehouseUnavailable(
+            f"warehouse {self.name} is unavailable: circuit breaker open after {self._failures} consecutive "
+            f"failures; retry after {max(1, round(retry_after))} s",
+            transient=False,
+            retry_after_s=retry_after,
+        )
+
+    def record_success(self) -> None:
+        self._failures = 0
+        self._opened_at = None
+        self._probing = False
+
+    def record_failure(self) -> None:
+        self._failures += 1
+        if self._probing or self._failures >= self.failure_threshold:
+            self._opened_at = self._clock()
+        self._probing = False
+
+    def release_probe(self) -> None:
+        """A probe ended without a verdict (cancelled): let the next call probe."""
+        self._probing = False
+
+    async def call(self, fn: Callable[[], Awaitable[T]], *, counts_as_failure: Callable[[BaseException], bool]) -> T:
+        self.before_call()
+        try:
+            result = await fn()
+        except asyncio.CancelledError:
+            self.release_probe()
+            raise
+        except BaseException as exc:
+            if counts_as_failure(exc):
+                self.record_failure()
+            else:
+                self.record_success()  # the warehouse answered, even if it said no
+            raise
+        self.record_success()
+        return result
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, WarehouseUnavailable) and exc.transient
+
+
+async def call_with_retries(
+    fn: Callable[[], Awaitable[T]],
+    *,
+    attempts: int = 3,
+    base_delay_s: float = 0.2,
+    max_delay_s: float = 2.0,
+    retry_if: Callable[[BaseException], bool] = is_transient,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+) -> T:
+    """Call `fn`, retrying faults `retry_if` accepts with jittered exponential backoff."""
+
+    def log_retry(state: object) -> None:
+        outcome = getattr(state, "outcome", None)
+        exc = outcome.exception() if outcome is not None else None
+        log.warning("transient %s, retrying (attempt %s of %s)", type(exc).__name__,
+                    getattr(state, "attempt_number", "?"), attempts)
+
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential_jitter(initial=base_delay_s, max=max_delay_s),
+        retry=retry_if_exception(retry_if),
+        reraise=True,
+        before_sleep=log_retry,
+        **({"sleep": sleep} if sleep is not None else {}),
+    )
+
+
+    async def attempt() -> T:  # tenacity awaits only real coroutine functions
+        return await fn()
+
+    return await retrying(attempt)
+
+
+async def resilient_call(
+    fn: Callable[[], Awaitable[T]],
+    *,
+    breaker: CircuitBreaker,
+    attempts: int = 3,
+    base_delay_s: float = 0.2,
+    max_delay_s: float = 2.0,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+) -> T:
+    """Retries of transient faults, each attempt inside the breaker (an open breaker stops them)."""
+    return await call_with_retries(
+        lambda: breaker.call(fn, counts_as_failure=is_transient),
+        attempts=attempts,
+        base_delay_s=base_delay_s,
+        max_delay_s=max_delay_s,
+        sleep=sleep,
+    )

@@ -1,0 +1,144 @@
+"""What a server's tools share: the warehouse, the cache, the breaker and the SQL path.
+
+Every statement any tool sends goes through `ServerRuntime.query`: argument
+caps, cache lookup (single-flight), retries of transient faults inside the
+circuit breaker, the row/byte-capped fetch, and the telemetry record. Catalog
+calls go through `ServerRuntime.catalog` (breaker and retries, no cache).
+Model-written SQL must first pass `ServerRuntime.guard`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from common.cache import ResultCache
+from common.errors import InvalidArgument, SnowmcpError, WarehouseUnavailable
+from common.resilience import CircuitBreaker, resilient_call
+from common.results import QueryResult, RowCollector
+from common.settings import Settings
+from common.telemetry import current_stats
+from common.warehouse.base import QueryTag, Warehouse
+
+if TYPE_CHECKING:
+    from common.guard import GuardVerdict
+
+T = TypeVar("T")
+
+
+class ServerRuntime:
+    def __init__(self, server_name: str, settings: Settings, warehouse: Warehouse | None = None) -> None:
+        self.server_name = server_name
+        self.settings = settings
+        self.cache: ResultCache[QueryResult] = ResultCache(
+            ttl_s=settings.cache_ttl_s, max_bytes=settings.cache_max_bytes
+        )
+        self.breaker = CircuitBreaker(
+            server_name,
+            failure_threshold=settings.breaker_failure_threshold,
+            reset_timeout_s=settings.breaker_reset_timeout_s,
+        )
+        self._warehouse = warehouse
+        self._open_lock = asyncio.Lock()
+
+    async def warehouse(self) -> Warehouse:
+        """The warehouse, opened on first use (the demo warehouse is built then)."""
+        if self._warehouse is None:
+            async with self._open_lock:
+                if self._warehouse is None:
+                    from common.warehouse.selection import open_warehouse
+
+                    self._warehouse = await open_warehouse(self.settings)
+        current_stats().warehouse = self._warehouse.identity
+        return self._warehouse
+
+    async def close(self) -> None:
+        if self._warehouse is not None:
+            await self._warehouse.close()
+            self._warehouse = None
+
+    # -- limits -----------------------------------------------------------
+
+    def row_limit(self, max_rows: int | None) -> int:
+        if max_rows is None:
+            return self.settings.default_max_rows
+        if not 1 <= max_rows <= self.settings.max_rows_limit:
+            raise InvalidArgument(f"max_rows must be between 1 and {self.settings.max_rows_limit}, got {max_rows}")
+        return max_rows
+
+    def timeout(self, timeout_s: float | None) -> float:
+        if timeout_s is None:
+            return self.settings.query_timeout_s
+        if not 0 < timeout_s <= self.settings.max_timeout_s:
+            raise InvalidArgument(f"timeout_s must be > 0 and <= {self.settings.max_timeout_s:g}, got {timeout_s:g}")
+        return float(timeout_s)
+
+    # -- SQL --------------------------------------------------------------
+
+    async def guard(self, sql: str) -> GuardVerdict:
+        """Check model-written SQL against the guard in the warehouse's dialect; raise if refused."""
+        from common.guard import guard_sql
+
+        warehouse = await self.warehouse()
+        return guard_sql(sql, warehouse.dialect, allow_functions=self.settings.allow_functions)
+
+    async def query(
+        self,
+        sql: str,
+        *,
+        tool: str,
+        max_rows: int | None = None,
+        timeout_s: float | None = None,
+        params: Sequence[Any] | None = None,
+        use_cache: bool = True,
+    ) -> QueryResult:
+        """Run one trusted (guarded or server-built) statement and return its capped rows."""
+        rows_cap = self.row_limit(max_rows)
+        timeout = self.timeout(timeout_s)
+        warehouse = await self.warehouse()
+        max_bytes = self.settings.max_result_bytes
+        tag = QueryTag(server=self.server_name, tool=tool)
+
+        async def execute_once() -> QueryResult:
+            collector = RowCollector(max_rows=rows_cap, max_bytes=max_bytes)
+            started = time.perf_counter()
+            outcome = await warehouse.execute(sql, collector, params=params, timeout_s=timeout, tag=tag)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            return QueryResult.from_collector(
+                collector, columns=outcome.columns, elapsed_ms=elapsed_ms, query_id=outcome.query_id
+            )
+
+        async def compute() -> QueryResult:
+            return await self._resilient(execute_once)
+
+        if use_cache:
+            key = (warehouse.identity, sql, tuple(params or ()), rows_cap, max_bytes)
+            result, cached = await self.cache.get_or_compute(key, compute, size_of=_result_size)
+        else:
+            result, cached = await compute(), False
+        if cached:
+            result = result.model_copy(update={"cached": True})
+        current_stats().record_statement(
+            sql=sql, rows=result.row_count, bytes_=result.size_bytes, cached=cached, query_id=result.query_id
+        )
+        return result
+
+    async def catalog(self, fn: Callable[[Warehouse], Awaitable[T]]) -> T:
+        """Run a catalog lookup on the warehouse with retries inside the breaker."""
+        warehouse = await self.warehouse()
+        return await self._resilient(lambda: fn(warehouse))
+
+    async def _resilient(self, fn: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await resilient_call(fn, breaker=self.breaker, attempts=self.settings.retry_attempts)
+        except SnowmcpError:
+            raise
+        except OSError as exc:  # a driver's network error that escaped the backend's mapping
+            raise WarehouseUnavailable(f"warehouse connection failed: {type(exc).__name__}") from None
+
+
+def _result_size(result: QueryResult) -> int:
+    """Bytes a cached result holds: its JSON row bytes plus a small fixed overhead."""
+    return result.size_bytes + 256

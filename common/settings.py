@@ -1,0 +1,80 @@
+"""Every setting of snowmcp, read from `SNOWMCP_*` environment variables.
+
+One `Settings` object per process; the CLI builds it (flags override the
+environment) and hands it to the server it starts. Each field is listed in the
+README's configuration table with its default: keep the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SNOWMCP_", extra="ignore")
+
+    warehouse: str = Field(
+        "demo",
+        description="Which warehouse: demo, duckdb:///path/NAME.duckdb, snowflake:// or snowflake://<connection>.",
+    )
+    state_dir: Path = Field(Path("~/.snowmcp"), description="Where the demo warehouse and local state live.")
+
+    default_max_rows: int = Field(200, ge=1, description="Rows a query returns when the caller names no limit.")
+    max_rows_limit: int = Field(10_000, ge=1, description="The most rows any call may ask for.")
+    max_result_bytes: int = Field(1_000_000, ge=1_000, description="Byte budget of one result's rows (JSON).")
+    query_timeout_s: float = Field(60.0, gt=0, description="Default statement timeout, seconds.")
+    max_timeout_s: float = Field(600.0, gt=0, description="The largest timeout_s a caller may ask for.")
+
+    cache_ttl_s: float = Field(300.0, ge=0, description="How long a query result stays cached (0 disables).")
+    cache_max_bytes: int = Field(64_000_000, ge=0, description="Byte bound of the result cache.")
+
+    retry_attempts: int = Field(3, ge=1, le=10, description="Attempts for transient warehouse faults.")
+    breaker_failure_threshold: int = Field(5, ge=1, description="Consecutive faults that open the breaker.")
+    breaker_reset_timeout_s: float = Field(30.0, gt=0, description="Seconds the breaker stays open.")
+
+    allow_functions: Annotated[frozenset[str], NoDecode] = Field(
+        frozenset(),
+        description="Comma-separated functions the SQL guard lets through anyway (e.g. READ_PARQUET).",
+    )
+
+    otel: Literal["off", "console", "otlp"] = Field("off", description="OpenTelemetry export.")
+    auth_token: SecretStr | None = Field(None, description="Bearer token for the HTTP transports.")
+    auth_token_file: Path | None = Field(None, description="File holding the bearer token.")
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Host headers accepted when serving HTTP beyond loopback (comma-separated, host:port)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("WARNING", description="Log level (stderr).")
+
+    @field_validator("allow_functions", mode="before")
+    @classmethod
+    def _split_functions(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip().upper() for part in value.split(",") if part.strip())
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return frozenset(str(part).strip().upper() for part in value)
+        return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @property
+    def state_path(self) -> Path:
+        return self.state_dir.expanduser()
+
+    def bearer_token(self) -> str | None:
+        """The configured bearer token (from the variable, else the file), or None."""
+        if self.auth_token is not None and self.auth_token.get_secret_value():
+            return self.auth_token.get_secret_value()
+        if self.auth_token_file is not None:
+            token = self.auth_token_file.expanduser().read_text().strip()
+            return token or None
+        return None

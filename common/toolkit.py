@@ -1,0 +1,126 @@
+"""How every snowmcp tool is declared and wrapped.
+
+A server collects its tools in a `Toolset`; `Toolset.register` adds them to
+the `MCPServer` with the same wrapper, so policy is enforced for all tools
+alike:
+
+- annotations default to the most cautious values (may write, destructive,
+  not idempotent, open world); a read-only tool says so explicitly;
+- each call runs inside a telemetry span (`common.telemetry.tool_span`);
+- a `SnowmcpError` becomes an MCP tool error (`isError: true`) whose text is
+  the message and hint, for the model to act on; anything unexpected is logged
+  with its traceback to stderr and reported without internals;
+- a pydantic result is sent once as structured content, with the same JSON
+  (compact) as the text block for clients that read only text.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel
+
+from common.errors import NotFound, SnowmcpError
+from common.telemetry import tool_span
+
+log = logging.getLogger("snowmcp.tools")
+
+ToolFn = Callable[..., Awaitable[BaseModel]]
+
+
+@dataclass(frozen=True)
+class _ToolSpec:
+    fn: ToolFn
+    annotations: ToolAnnotations
+
+
+class Toolset:
+    """The tools of one server, declared with `@toolset.tool(...)`."""
+
+    def __init__(self, server_name: str) -> None:
+        self.server_name = server_name
+        self._specs: list[_ToolSpec] = []
+
+    def tool(
+        self,
+        *,
+        title: str,
+        read_only: bool = False,
+        destructive: bool = True,
+        idempotent: bool = False,
+        open_world: bool = True,
+    ) -> Callable[[ToolFn], ToolFn]:
+        """Declare a tool; the function's docstring is what the model reads."""
+
+        def decorator(fn: ToolFn) -> ToolFn:
+            annotations = ToolAnnotations(
+                title=title,
+                read_only_hint=read_only,
+                destructive_hint=False if read_only else destructive,
+                idempotent_hint=idempotent,
+                open_world_hint=open_world,
+            )
+            self._specs.append(_ToolSpec(fn, annotations))
+            return fn
+
+        return decorator
+
+    def register(self, server: MCPServer) -> None:
+        for spec in self._specs:
+            server.add_tool(
+                self._wrap(spec.fn),
+                name=spec.fn.__name__,
+                title=spec.annotations.title,
+                annotations=spec.annotations,
+                structured_output=True,
+            )
+
+    def _wrap(self, fn: ToolFn) -> Callable[..., Awaitable[CallToolResult]]:
+        name = fn.__name__
+        server_name = self.server_name
+
+        @functools.wraps(fn)
+        async def call(*args: Any, **kwargs: Any) -> CallToolResult:
+            with tool_span(server_name, name):
+                try:
+                    result = await fn(*args, **kwargs)
+                except SnowmcpError as exc:
+                    log.info("tool %s refused or failed: %s", name, type(exc).__name__)
+                    raise ToolError(str(exc)) from None
+                except ToolError:
+                    raise
+                except Exception:
+                    log.exception("tool %s crashed", name)
+                    raise ToolError(
+                        f"internal error in {name}; the server's log (stderr) has the details"
+                    ) from None
+            return structured_result(result)
+
+        return call
+
+
+def structured_result(result: BaseModel) -> CallToolResult:
+    """One payload: structured content, and the same JSON as the text block."""
+    data = result.model_dump(mode="json", by_alias=True)
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+
+
+@contextmanager
+def resource_errors() -> Iterator[None]:
+    """Report our errors from a resource handler as resource errors the client can read."""
+    try:
+        yield
+    except NotFound as exc:
+        raise ResourceNotFoundError(str(exc)) from None
+    except SnowmcpError as exc:
+        raise ResourceError(str(exc)) from None

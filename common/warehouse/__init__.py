@@ -1,0 +1,1 @@
+"""Warehouse backends behind one protocol; see `base` for the contract."""

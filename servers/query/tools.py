@@ -1,0 +1,178 @@
+"""The query server's tools: the catalog, samples, and guarded read-only SQL."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import Field
+
+from common.errors import InvalidArgument
+from common.identifiers import column_expression, resolve_table, table_expression
+from common.results import QueryResult
+from common.runtime import ServerRuntime
+from common.toolkit import Toolset
+from common.warehouse.base import TableDescription
+from servers.query.models import DatabaseList, QueryPlan, SampleRows, SchemaList, SqlVerdict, TableList
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+TableName = Annotated[
+    str,
+    Field(description='Table or view as DATABASE.SCHEMA.TABLE (SCHEMA.TABLE or TABLE also work); '
+                      'quote unusual parts: "My Table".'),
+]
+Sql = Annotated[str, Field(description="One read-only SQL statement in the warehouse's dialect.")]
+MAX_SAMPLE = 1_000
+
+
+def build_tools(runtime: ServerRuntime) -> Toolset:
+    tools = Toolset("query")
+    read_only = dict(read_only=True, idempotent=True, open_world=False)
+
+    @tools.tool(title="List databases", **read_only)
+    async def list_databases() -> DatabaseList:
+        """List the databases this connection can see. Start here to explore the warehouse."""
+        return DatabaseList(databases=await runtime.catalog(lambda w: w.list_databases()))
+
+    @tools.tool(title="List schemas", **read_only)
+    async def list_schemas(
+        database: Annotated[str, Field(description="Database name, as list_databases returns it.")],
+    ) -> SchemaList:
+        """List the schemas of one database."""
+        schemas = await runtime.catalog(lambda w: w.list_schemas(database))
+        return SchemaList(database=database, schemas=schemas)
+
+    @tools.tool(title="List tables", **read_only)
+    async def list_tables(
+        database: Annotated[str, Field(description="Database name.")],
+        schema: Annotated[str, Field(description="Schema name.")],
+        name_like: Annotated[
+            str | None,
+            Field(description="Optional case-insensitive filter: a substring, or a LIKE pattern with % and _."),
+        ] = None,
+    ) -> TableList:
+        """List the tables and views of a schema, with kind, estimated row count, size and comment."""
+        tables = await runtime.catalog(lambda w: w.list_tables(database, schema, name_like))
+        return TableList(database=database, schema=schema, tables=tables)
+
+    @tools.tool(title="Describe table", **read_only)
+    async def describe_table(table: TableName) -> TableDescription:
+        """Describe a table or view: its columns (type, nullable, default, comment), comment and row count.
+        Call this before writing SQL against a table you have not seen."""
+        return await runtime.catalog(lambda w: resolve_table(w, table))
+
+    @tools.tool(title="Sample rows", **read_only)
+    async def sample_rows(
+        table: TableName,
+        limit: Annotated[int, Field(ge=1, le=MAX_SAMPLE, description="How many rows (1-1000).")] = 10,
+        columns: Annotated[
+            list[str] | None, Field(description="Only these columns (names from describe_table); default all.")
+        ] = None,
+    ) -> SampleRows:
+        """Return the first rows of a table (as the warehouse returns them; not a random sample),
+        without writing SQL. Use it to see what values look like."""
+        from sqlglot import exp
+
+        description = await runtime.catalog(lambda w: resolve_table(w, table))
+        selected = _pick_columns(description, columns)
+        query = exp.select(*selected).from_(table_expression(description.ref)).limit(limit)
+        warehouse = await runtime.warehouse()
+        result = await runtime.query(query.sql(dialect=warehouse.dialect), tool="sample_rows", max_rows=limit)
+        return SampleRows(table=str(description.ref), **result.model_dump())
+
+    @tools.tool(title="Run read-only SQL", **read_only)
+    async def run_query(
+        sql: Sql,
+        max_rows: Annotated[
+            int, Field(ge=1, description="Most rows to return (default 200); the result says if it was truncated.")
+        ] = 200,
+        timeout_s: Annotated[
+            float | None, Field(gt=0, description="Seconds before the statement is cancelled (default from settings).")
+        ] = None,
+    ) -> QueryResult:
+        """Run one read-only SQL statement (SELECT/WITH, SHOW, DESCRIBE, EXPLAIN) and return its rows.
+        Writes, DDL, multiple statements and file/network functions are refused before reaching the
+        warehouse. Results are capped by rows and bytes: check `truncated`, and aggregate or filter in SQL
+        rather than fetching many rows. Identical queries within a few minutes are served from a cache
+        (`cached: true`)."""
+        verdict = await runtime.guard(sql)
+        assert verdict.sql is not None
+        return await runtime.query(verdict.sql, tool="run_query", max_rows=max_rows, timeout_s=timeout_s)
+
+    @tools.tool(title="Explain query", **read_only)
+    async def explain_query(sql: Sql) -> QueryPlan:
+        """Show the warehouse's execution plan for a read-only statement, without running it."""
+        verdict = await runtime.guard(sql)
+        assert verdict.sql is not None
+        statement = verdict.sql if verdict.statement_type == "EXPLAIN" else f"EXPLAIN {verdict.sql}"
+        if verdict.statement_type in ("SHOW", "DESCRIBE"):
+            raise InvalidArgument(f"{verdict.statement_type} statements have no plan; pass a query")
+        result = await runtime.query(statement, tool="explain_query", max_rows=runtime.settings.max_rows_limit)
+        return QueryPlan(sql=verdict.sql, plan=_plan_text(result))
+
+    @tools.tool(title="Validate SQL", **read_only)
+    async def validate_sql(
+        sql: Sql,
+        dialect: Annotated[
+            str | None,
+            Field(description="The dialect the SQL is written in (e.g. snowflake, duckdb, postgres, bigquery); "
+                              "default: the warehouse's. It is transpiled to the warehouse's dialect."),
+        ] = None,
+    ) -> SqlVerdict:
+        """Check a statement without running it: would run_query accept it, what kind of statement it is,
+        which tables it reads, and (given another dialect) the same SQL in the warehouse's dialect."""
+        from common.guard import check_sql, transpile
+
+        warehouse = await runtime.warehouse()
+        source = _dialect_name(dialect) if dialect else warehouse.dialect
+        allow = runtime.settings.allow_functions
+        verdict = check_sql(sql, source, allow_functions=allow)
+        transpiled = verdict.sql
+        if verdict.allowed and source != warehouse.dialect:
+            # What runs is the transpiled text, so that is what the guard must accept.
+            transpiled = transpile(sql, source, warehouse.dialect)
+            verdict = check_sql(transpiled, warehouse.dialect, allow_functions=allow)
+        return SqlVerdict(
+            allowed=verdict.allowed, reason=verdict.reason, statement_type=verdict.statement_type,
+            tables=list(verdict.tables), dialect=warehouse.dialect,
+            transpiled=transpiled if verdict.allowed else None,
+        )
+
+    return tools
+
+
+def _pick_columns(description: TableDescription, columns: list[str] | None) -> list[exp.Column]:
+    known = {c.name: c.name for c in description.columns}
+    known_ci = {c.name.lower(): c.name for c in description.columns}
+    if not columns:
+        return [column_expression(c.name) for c in description.columns]
+    picked = []
+    for name in columns:
+        actual = known.get(name) or known_ci.get(name.lower())
+        if actual is None:
+            available = ", ".join(list(known)[:50])
+            raise InvalidArgument(f"column {name!r} is not in {description.name}", hint=f"Columns: {available}.")
+        picked.append(column_expression(actual))
+    return picked
+
+
+def _plan_text(result: QueryResult) -> str:
+    names = [c.name.lower() for c in result.columns]
+    if "explain_value" in names:  # DuckDB: (explain_key, explain_value)
+        index = names.index("explain_value")
+        return "\n".join(str(row[index]) for row in result.rows)
+    return "\n".join("\t".join("" if v is None else str(v) for v in row) for row in result.rows)
+
+
+def _dialect_name(dialect: str) -> str:
+    from sqlglot.dialects.dialect import Dialect
+
+    name = dialect.strip().lower()
+    try:
+        Dialect.get_or_raise(name)
+    except ValueError:
+        raise InvalidArgument(
+            f"unknown SQL dialect {dialect!r}", hint="Use a sqlglot dialect name: snowflake, duckdb, postgres, bigquery..."
+        ) from None
+    return name

@@ -1,0 +1,26 @@
+"""Helpers for calling tools in tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp import Client
+
+
+async def call_ok(client: Client, tool: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Call a tool that must succeed; return its structured result."""
+    result = await client.call_tool(tool, arguments or {})
+    assert not result.is_error, f"{tool} failed: {error_text(result)}"
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def call_error(client: Client, tool: str, arguments: dict[str, Any]) -> str:
+    """Call a tool that must fail with an isError result; return the error text."""
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, f"{tool} unexpectedly succeeded: {result.structured_content}"
+    return error_text(result)
+
+
+def error_text(result: Any) -> str:
+    return " ".join(getattr(block, "text", "") for block in result.content)

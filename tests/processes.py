@@ -1,0 +1,65 @@
+"""Start `snowmcp serve` as a real subprocess for transport and contract tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_command(server: str = "query", *args: str) -> list[str]:
+    return [sys.executable, "-m", "common.cli", "serve", server, *args]
+
+
+def server_env(warehouse: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNOWMCP_")}
+    env.update({"SNOWMCP_WAREHOUSE": warehouse, **extra})
+    return env
+
+
+@contextmanager
+def http_server(warehouse: str, transport: str, *, env: dict[str, str] | None = None,
+                extra_args: tuple[str, ...] = ()) -> Iterator[str]:
+    """Run a server over HTTP on a free loopback port; yields its base URL."""
+    port = free_port()
+    command = serve_command("query", "--transport", transport, "--port", str(port), *extra_args)
+    process = subprocess.Popen(command, cwd=REPO, env={**server_env(warehouse), **(env or {})},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if process.stderr:
+            process.stderr.close()
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            err = process.stderr.read().decode() if process.stderr else ""
+            raise RuntimeError(f"server exited with {process.returncode}: {err}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"server did not listen on port {port} within {timeout_s} s")
