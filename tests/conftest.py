@@ -11,6 +11,14 @@ from mcp import Client
 from common.settings import Settings
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run under anyio (the MCP SDK's own async library): its plugin runs an
+    async fixture's setup, the test and the teardown in one task, which the SDK's cancel
+    scopes require. Each async test module sets `pytestmark = pytest.mark.anyio`."""
+    return "asyncio"
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo warehouse, built once for the whole run."""

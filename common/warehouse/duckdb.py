@@ -86,16 +86,14 @@ class DuckDBWarehouse:
         cursor = self._cursor()
 
         def work() -> FetchOutcome:
-            cursor.execute(sql, list(params) if params else None)
-            columns = [ColumnInfo(name=d[0], type=str(d[1])) for d in cursor.description or []]
-            while collector.add_batch(batch := cursor.fetchmany(collector.fetch_size)) and batch:
-                pass
-            return FetchOutcome(columns=columns, query_id=None)
+            with cursor:  # closed by the thread itself, after an interrupted statement returns
+                cursor.execute(sql, list(params) if params else None)
+                columns = [ColumnInfo(name=d[0], type=str(d[1])) for d in cursor.description or []]
+                while collector.add_batch(batch := cursor.fetchmany(collector.fetch_size)) and batch:
+                    pass
+                return FetchOutcome(columns=columns, query_id=None)
 
-        try:
-            return await self._in_thread(work, cursor, timeout_s)
-        finally:
-            cursor.close()
+        return await self._in_thread(work, cursor, timeout_s)
 
     async def _in_thread(self, work: Callable[[], T], cursor: Any, timeout_s: float) -> T:
         """Run blocking `work` in a thread; on timeout or cancellation interrupt it in DuckDB."""
@@ -119,10 +117,12 @@ class DuckDBWarehouse:
 
     async def _rows(self, sql: str, params: Sequence[Any] = (), timeout_s: float = 30.0) -> list[tuple[Any, ...]]:
         cursor = self._cursor()
-        try:
-            return await self._in_thread(lambda: cursor.execute(sql, list(params)).fetchall(), cursor, timeout_s)
-        finally:
-            cursor.close()
+
+        def work() -> list[tuple[Any, ...]]:
+            with cursor:
+                return cursor.execute(sql, list(params)).fetchall()
+
+        return await self._in_thread(work, cursor, timeout_s)
 
     # -- catalog ----------------------------------------------------------
 

@@ -39,7 +39,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
     async def list_schemas(
         database: Annotated[str, Field(description="Database name, as list_databases returns it.")],
     ) -> SchemaList:
-        """List the schemas of one database."""
+        """List the schemas of one database, with their comments. Next: list_tables for a schema."""
         schemas = await runtime.catalog(lambda w: w.list_schemas(database))
         return SchemaList(database=database, schemas=schemas)
 

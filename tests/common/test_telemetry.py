@@ -17,6 +17,8 @@ from common.settings import Settings
 from servers.query.server import build_server
 from tests.helpers import call_error, call_ok
 
+pytestmark = pytest.mark.anyio
+
 SECRET_VALUE = "canary-4f1d9e"
 
 

@@ -26,13 +26,14 @@ def _inspector() -> str:
     return found
 
 
-def _run(target: list[str], *method: str) -> Any:
+def _run(target: list[str], *method: str, tool_error: bool = False) -> Any:
+    """Run one Inspector CLI call; it exits 5 when a tool returns isError, 0 otherwise."""
     env = dict(os.environ)
     env["PATH"] = f"{REPO / '.tools/node_modules/.bin'}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("MCP_CATALOG_PATH", str(REPO / ".tools/catalog.json"))
     result = subprocess.run([_inspector(), "--cli", *target, *method], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == (5 if tool_error else 0), result.stderr[-2000:]
     return json.loads(result.stdout)
 
 
@@ -52,7 +53,7 @@ def test_inspector_over_stdio(demo_db: Path) -> None:
     assert called.get("isError") in (None, False)
     assert called["structuredContent"]["rows"][0][0] >= 1_000_000
 
-    refused = _run(target, "--method", "tools/call", "--tool-name", "run_query", "--tool-arg", "sql=DROP TABLE x")
+    refused = _run(target, "--method", "tools/call", "--tool-name", "run_query", "--tool-arg", "sql=DROP TABLE x", tool_error=True)
     assert refused["isError"] is True and "refused" in refused["content"][0]["text"]
 
     resources = _run(target, "--method", "resources/list")["resources"]

@@ -7,6 +7,8 @@ commit the diff together with the README.
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 from pathlib import Path
@@ -15,6 +17,8 @@ from typing import Any
 from mcp import Client
 
 from common.settings import Settings
+
+pytestmark = pytest.mark.anyio
 
 SNAPSHOT = Path(__file__).with_name("tool_surface.json")
 SERVERS = ("query",)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import subprocess
 from pathlib import Path
 
@@ -13,6 +15,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tests.helpers import call_ok
 from tests.processes import REPO, http_server, serve_command, server_env
+
+pytestmark = pytest.mark.anyio
 
 COUNT = {"sql": "SELECT count(*) AS n FROM ANALYTICS.SALES.ORDERS"}
 TOKEN = "test-token-0123456789"

@@ -8,6 +8,8 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
+pytestmark = pytest.mark.anyio
+
 
 async def test_every_tool_is_annotated_read_only(query_client: Client) -> None:
     tools = (await query_client.list_tools()).tools

@@ -17,6 +17,8 @@ from common.warehouse.duckdb import DuckDBWarehouse
 from servers.query.server import build_server
 from tests.helpers import call_error, call_ok
 
+pytestmark = pytest.mark.anyio
+
 SLOW_SQL = "SELECT sum(hash(i)) FROM range(20000000000) t(i)"
 
 
