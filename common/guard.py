@@ -215,9 +215,9 @@ def _first_keyword(statement: exp.Expression, sql: str, dialect: str) -> str:
 def _tables(statement: exp.Expression) -> tuple[str, ...]:
     cte_names = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
     seen: dict[str, None] = {}
-    for table in statement.find_all(exp.Table):
-        if not isinstance(table.this, exp.Identifier):
-            continue  # table functions
+    tables = [t for t in statement.find_all(exp.Table) if isinstance(t.this, exp.Identifier)]  # not functions
+    tables.sort(key=lambda t: (t.this.meta or {}).get("start", 0))  # in order of appearance
+    for table in tables:
         parts = [part.name for part in table.parts]
         if len(parts) == 1 and parts[0].lower() in cte_names:
             continue
