@@ -109,7 +109,8 @@ async def large_query_vs_duckdb(demo: Path, repeats: int) -> dict[str, Any]:
                                    env=_env(f"duckdb://{demo}", SNOWMCP_CACHE_TTL_S="0"))
     ours: list[float] = []
     direct: list[float] = []
-    con = duckdb.connect(str(demo), read_only=True, config={"enable_progress_bar": False})
+    con = duckdb.connect(str(demo), read_only=True)
+    con.execute("SET enable_progress_bar = false")
     async with Client(params) as client:
         await client.call_tool("run_query", {"sql": "SELECT 1"})  # warehouse opened, modules loaded
         pid = _server_pid("serve query")

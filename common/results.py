@@ -14,10 +14,10 @@ import decimal
 import json
 import math
 import uuid
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr, WithJsonSchema
 
 # Decimals with more significant digits than a double holds exactly travel as strings.
 _MAX_EXACT_DIGITS = 15
@@ -28,28 +28,37 @@ def json_safe(value: Any) -> Any:
 
     Decimals become numbers when a double holds them exactly, else strings;
     temporal values become ISO 8601 strings (timestamps keep their zone);
-    binary becomes base64; NaN and infinities become strings; nested lists and
-    dicts (DuckDB LIST/STRUCT/MAP, Snowflake ARRAY/OBJECT) are converted inside.
+    intervals become ISO 8601 durations; binary becomes base64; NaN and
+    infinities become strings; nested lists and dicts (DuckDB LIST/STRUCT/MAP,
+    Snowflake ARRAY/OBJECT) are converted inside.
     """
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, decimal.Decimal):
-        return _decimal(value)
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return _duration(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [json_safe(v) for v in value]
+    convert = _CONVERTERS.get(type(value))
+    if convert is not None:
+        return convert(value)
+    for kind, convert in _CONVERTERS.items():  # subclasses (e.g. a str enum)
+        if isinstance(value, kind):
+            return convert(value)
     return str(value)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _float(value: float) -> float | str:
+    return value if math.isfinite(value) else str(value)
+
+
+def _mapping(value: dict[Any, Any]) -> dict[str, Any]:
+    return {str(k): json_safe(v) for k, v in value.items()}
+
+
+def _sequence(value: Any) -> list[Any]:
+    return [json_safe(v) for v in value]
+
+
+def _binary(value: Any) -> str:
+    return base64.b64encode(bytes(value)).decode("ascii")
 
 
 def _decimal(value: decimal.Decimal) -> int | float | str:
@@ -75,9 +84,22 @@ def _duration(value: dt.timedelta) -> str:
     return out
 
 
-def json_size(row: Sequence[Any]) -> int:
-    """Bytes a row takes as compact JSON (the unit of the byte cap)."""
-    return len(json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode())
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {
+    type(None): _same, bool: _same, int: _same, str: _same,
+    float: _float,
+    decimal.Decimal: _decimal,
+    dt.datetime: dt.datetime.isoformat, dt.date: dt.date.isoformat, dt.time: dt.time.isoformat,
+    dt.timedelta: _duration,
+    bytes: _binary, bytearray: _binary, memoryview: _binary,
+    uuid.UUID: str,
+    dict: _mapping,
+    list: _sequence, tuple: _sequence, set: _sequence, frozenset: _sequence,
+}
+
+
+def json_size(value: Any) -> int:
+    """Bytes a value takes as compact JSON (the unit of the byte cap)."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 class RowCollector:
@@ -99,18 +121,24 @@ class RowCollector:
         """Rows worth fetching next: the remainder of the cap plus one probe row."""
         return max(1, min(1_000, self.max_rows + 1 - len(self.rows)))
 
-    def add_batch(self, batch: Iterable[Sequence[Any]]) -> bool:
-        for raw in batch:
-            if len(self.rows) >= self.max_rows:
-                self.truncated_by = "max_rows"
-                return False
-            row = [json_safe(v) for v in raw]
-            size = json_size(row)
-            if self.bytes + size > self.max_bytes:
-                self.truncated_by = "max_bytes"
-                return False
-            self.rows.append(row)
-            self.bytes += size
+    def add_batch(self, batch: Sequence[Sequence[Any]]) -> bool:
+        room = self.max_rows - len(self.rows)
+        rows = [[json_safe(v) for v in raw] for raw in batch[:room]]
+        size = json_size(rows) - 1 - len(rows)  # brackets and commas between rows don't count
+        if self.bytes + size <= self.max_bytes:  # the usual case: one size check per batch
+            self.rows += rows
+            self.bytes += max(size, 0)
+        else:
+            for row in rows:
+                row_size = json_size(row)
+                if self.bytes + row_size > self.max_bytes:
+                    self.truncated_by = "max_bytes"
+                    return False
+                self.rows.append(row)
+                self.bytes += row_size
+        if len(batch) > room:
+            self.truncated_by = "max_rows"
+            return False
         return True
 
 
@@ -123,7 +151,9 @@ class QueryResult(BaseModel):
     """Rows of one statement, capped; `truncated` says honestly whether more existed."""
 
     columns: list[ColumnInfo] = Field(description="Column names and warehouse types, in order.")
-    rows: list[list[Any]] = Field(description="Rows as lists, in column order; JSON-safe values.")
+    rows: Annotated[list[list[Any]], WithJsonSchema({"type": "array", "items": {"type": "array"}})] = Field(
+        description="Rows as lists of values, in column order; JSON-safe values."
+    )
     row_count: int = Field(description="Rows returned here (not the full result size when truncated).")
     truncated: bool = Field(description="True when the statement produced more rows than returned.")
     truncated_by: Literal["max_rows", "max_bytes"] | None = Field(
