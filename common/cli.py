@@ -11,10 +11,14 @@ import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from common.errors import SnowmcpError
+
+if TYPE_CHECKING:
+    from common.settings import Settings
 
 SERVERS = ("query", "analytics", "etl", "quality")
 
@@ -41,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(warehouse: str | None = None):  # type: ignore[no-untyped-def]
+def _settings(warehouse: str | None = None) -> Settings:
     from common.settings import Settings
 
     return Settings(warehouse=warehouse) if warehouse else Settings()

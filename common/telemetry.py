@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from opentelemetry import metrics, trace
+from opentelemetry import trace
 
 from common.errors import ConfigError
 
@@ -64,6 +64,8 @@ def sql_hash(sql: str) -> str:
 
 class _Instruments:
     def __init__(self, tracer_provider: Any = None, meter_provider: Any = None) -> None:
+        from opentelemetry import metrics
+
         self.tracer = trace.get_tracer(_INSTRUMENTATION, tracer_provider=tracer_provider)
         meter = (meter_provider or metrics.get_meter_provider()).get_meter(_INSTRUMENTATION)
         self.calls = meter.create_counter("snowmcp.tool.calls", description="Tool calls")
@@ -71,7 +73,14 @@ class _Instruments:
         self.duration = meter.create_histogram("snowmcp.tool.duration", unit="ms", description="Tool call latency")
 
 
-_instruments = _Instruments()
+_instruments: _Instruments | None = None  # made on first use: start-up stays fast
+
+
+def _get_instruments() -> _Instruments:
+    global _instruments
+    if _instruments is None:
+        _instruments = _Instruments()
+    return _instruments
 
 
 def install(tracer_provider: Any = None, meter_provider: Any = None) -> None:
@@ -111,6 +120,8 @@ def configure(mode: str) -> None:
     tracer_provider = TracerProvider(resource=resource)
     tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
     meter_provider = MeterProvider(resource=resource, metric_readers=[PeriodicExportingMetricReader(metric_exporter)])
+    from opentelemetry import metrics
+
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
     install()
@@ -123,7 +134,8 @@ def tool_span(server: str, tool: str) -> Iterator[CallStats]:
     token = _current.set(stats)
     started = time.perf_counter()
     outcome = "ok"
-    with _instruments.tracer.start_as_current_span(
+    instruments = _get_instruments()
+    with instruments.tracer.start_as_current_span(
         f"tool {tool}", attributes={"snowmcp.server": server, "snowmcp.tool": tool}
     ) as span:
         try:
@@ -138,10 +150,10 @@ def tool_span(server: str, tool: str) -> Iterator[CallStats]:
             elapsed_ms = (time.perf_counter() - started) * 1000
             span.set_attributes(_span_attributes(stats, elapsed_ms))
             labels = {"server": server, "tool": tool, "outcome": outcome}
-            _instruments.calls.add(1, labels)
-            _instruments.duration.record(elapsed_ms, labels)
+            instruments.calls.add(1, labels)
+            instruments.duration.record(elapsed_ms, labels)
             if outcome == "error":
-                _instruments.errors.add(1, labels)
+                instruments.errors.add(1, labels)
 
 
 def _span_attributes(stats: CallStats, elapsed_ms: float) -> dict[str, Any]:
