@@ -72,6 +72,7 @@ _DANGEROUS_FUNCTIONS = frozenset({
     "GET_RELATIVE_PATH", "GET_ABSOLUTE_PATH", "INFER_SCHEMA", "TO_FILE",
 })
 _DANGEROUS_PREFIXES = ("SYSTEM$",)
+MAX_SQL_CHARS = 100_000  # parsing is linear but not cheap; no analyst query is this long
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ def check_sql(sql: str, dialect: str, *, allow_functions: frozenset[str] = froze
         kind, rendered = _check_statement(statement, sql, dialect, allow_functions)
     except _Refusal as refusal:
         return GuardVerdict(False, f"refused: {refusal}", None, (), None)
+    except RecursionError:
+        return GuardVerdict(False, "refused: the statement is nested too deeply to check", None, (), None)
     return GuardVerdict(True, f"read-only {kind}", kind, _tables(statement), rendered)
 
 
@@ -118,6 +121,8 @@ def transpile(sql: str, read: str, write: str) -> str:
 def _single_statement(sql: str, dialect: str) -> exp.Expression:
     if not isinstance(sql, str) or not sql.strip():
         raise _Refusal("empty statement")
+    if len(sql) > MAX_SQL_CHARS:
+        raise _Refusal(f"the statement is {len(sql):,} characters; the limit is {MAX_SQL_CHARS:,}")
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except (ParseError, TokenError) as exc:

@@ -204,3 +204,9 @@ def test_transpile_between_dialects() -> None:
 
 def test_verdicts_are_cached() -> None:
     assert check_sql("SELECT 42", "duckdb") is check_sql("SELECT 42", "duckdb")
+
+
+def test_oversized_and_deeply_nested_statements_are_refused_not_crashes() -> None:
+    assert "limit is 100,000" in check_sql("SELECT " + " + ".join(["1"] * 40_000), "duckdb").reason
+    nested = "SELECT " + "(" * 3000 + "1" + ")" * 3000
+    assert "nested too deeply" in check_sql(nested, "snowflake").reason
