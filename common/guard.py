@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
+from sqlglot.errors import SqlglotError
 
 from common.errors import SqlRefused
 
@@ -114,7 +114,7 @@ def transpile(sql: str, read: str, write: str) -> str:
     guard_sql(sql, read)
     try:
         return sqlglot.transpile(sql, read=read, write=write)[0]
-    except (ParseError, TokenError) as exc:
+    except SqlglotError as exc:
         raise SqlRefused(f"refused: cannot transpile from {read} to {write}: {_short(exc)}") from None
 
 
@@ -125,7 +125,7 @@ def _single_statement(sql: str, dialect: str) -> exp.Expression:
         raise _Refusal(f"the statement is {len(sql):,} characters; the limit is {MAX_SQL_CHARS:,}")
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
-    except (ParseError, TokenError) as exc:
+    except SqlglotError as exc:
         raise _Refusal(f"cannot parse the SQL ({_short(exc)})") from None
     if not statements:
         raise _Refusal("empty statement (only comments or semicolons)")
@@ -212,7 +212,7 @@ def _first_keyword(statement: exp.Expression, sql: str, dialect: str) -> str:
         return _describe(statement)
     try:
         tokens = sqlglot.tokenize(sql, read=dialect)
-    except (ParseError, TokenError):
+    except SqlglotError:
         tokens = []
     return tokens[0].text.upper() if tokens else _describe(statement)
 
