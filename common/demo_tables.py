@@ -1,12 +1,27 @@
-"""The SQL that fills the demo warehouse (see `common.demo_warehouse` for what it plants).
+"""The SQL that fills the demo warehouse, one function per table (what it plants: `common.demo_warehouse`).
 
-Runs in DuckDB with a temporary macro `u(a, b)`: a deterministic pseudo-random
-number in [0, 1) from two keys, so every build is identical.
+Every row is generated in SQL from `range()`; pseudo-randomness is the macro
+`u(a, b)`, a number in [0, 1) hashed from two keys, so every build is identical.
+No statement reads the clock: "today" is 2026-11-20. No outside input reaches
+this SQL; it is all constants.
 """
 
 from __future__ import annotations
 
-CUSTOMERS = """
+from collections.abc import Callable
+
+
+def setup() -> str:
+    return """
+SET TimeZone = 'UTC';  -- TIMESTAMPTZ values must not depend on the builder's time zone
+CREATE SCHEMA SALES;
+CREATE SCHEMA OPS;
+CREATE TEMP MACRO u(a, b) AS (hash(a, b) % 1000003) / 1000003.0;
+"""
+
+
+def customers() -> str:
+    return """
 CREATE TABLE SALES.CUSTOMERS AS
 WITH base AS (
   SELECT i + 1 AS id, i FROM range(50000) t(i)
@@ -31,15 +46,17 @@ SELECT
 FROM base ORDER BY i
 """
 
-PRODUCTS = """
+
+def products() -> str:
+    return """
 CREATE TABLE SALES.PRODUCTS AS
 SELECT
   (i + 1)::BIGINT AS PRODUCT_ID,
   'SKU-' || lpad((i + 1)::VARCHAR, 6, '0') AS SKU,
   ['Classic', 'Pro', 'Mini', 'Ultra', 'Eco', 'Smart'][1 + (hash(i, 'adj') % 6)::INT] || ' '
-    || ['Kettle', 'Lamp', 'Backpack', 'Headphones', 'Desk', 'Chair', 'Blender', 'Jacket', 'Tent', 'Watch'][1 + (i % 10)]
+    || ['Kettle', 'Lamp', 'Backpack', 'Headphones', 'Desk', 'Speaker', 'Blender', 'Jacket', 'Tent', 'Watch'][1 + (i % 10)]
     AS NAME,
-  ['kitchen', 'lighting', 'bags', 'audio', 'furniture', 'furniture', 'kitchen', 'apparel', 'outdoor', 'accessories'][1 + (i % 10)]
+  ['kitchen', 'lighting', 'bags', 'audio', 'furniture', 'electronics', 'appliances', 'apparel', 'outdoor', 'accessories'][1 + (i % 10)]
     AS CATEGORY,
   round(5 + u(i, 'price') * u(i, 'price2') * 400, 2)::DECIMAL(10, 2) AS UNIT_PRICE,
   u(i, 'disc') < 0.06 AS IS_DISCONTINUED,
@@ -48,7 +65,9 @@ SELECT
 FROM range(2000) t(i)
 """
 
-ORDERS = """
+
+def orders() -> str:
+    return """
 CREATE TABLE SALES.ORDERS AS
 WITH days AS (
   SELECT d, DATE '2024-11-20' + d::INT AS day FROM range(730) t(d)
@@ -62,19 +81,25 @@ WITH days AS (
   FROM days
 ), normal AS (
   SELECT day, d * 10000 + k AS key, 'normal' AS kind FROM counts, range(n) r(k)
-), spike AS (  -- planted: the anomaly, a bulk of partner orders on 2026-09-14
-  SELECT DATE '2026-09-14' AS day, 90000000 + k AS key, CASE WHEN k < 3 THEN 'absurd' ELSE 'bulk' END AS kind
-  FROM range(11) r(k)
+), spike AS (  -- planted: the anomaly, 30 bulk partner orders on 2026-09-14
+  SELECT DATE '2026-09-14' AS day, 90000000 + k AS key, 'bulk' AS kind FROM range(30) r(k)
+), absurd AS (  -- planted: 20 mis-keyed amounts > 1,000,000, each cancelled by a reversal the same day
+  SELECT DATE '2024-12-03' + (35 * (k // 2))::INT AS day, 91000000 + k AS key,
+         CASE WHEN k % 2 = 0 THEN 'absurd' ELSE 'reversal' END AS kind
+  FROM range(40) r(k)
 ), keyed AS (
-  SELECT *, row_number() OVER (ORDER BY day, key) AS n FROM (SELECT * FROM normal UNION ALL SELECT * FROM spike)
+  SELECT *, row_number() OVER (ORDER BY day, key) AS n
+  FROM (SELECT * FROM normal UNION ALL SELECT * FROM spike UNION ALL SELECT * FROM absurd)
 ), orders AS (
   SELECT
     n::BIGINT AS ORDER_ID,
     CASE WHEN hash(key, 'orphan') % 4700 = 0 THEN 900000 + hash(key, 'o') % 1000  -- planted: orphans
+         WHEN kind IN ('absurd', 'reversal') THEN 1 + hash(key // 2, 'cust') % 50000
          ELSE 1 + hash(key, 'cust') % 50000 END::BIGINT AS CUSTOMER_ID,
     day AS ORDER_DATE,
     (day + INTERVAL (hash(key, 'sec') % 86400) SECOND)::TIMESTAMPTZ AS ORDERED_AT,
-    CASE WHEN u(key, 'st') < 0.55 THEN 'delivered' WHEN u(key, 'st') < 0.80 THEN 'shipped'
+    CASE WHEN kind IN ('absurd', 'reversal') THEN 'cancelled'
+         WHEN u(key, 'st') < 0.55 THEN 'delivered' WHEN u(key, 'st') < 0.80 THEN 'shipped'
          WHEN u(key, 'st') < 0.90 THEN 'pending' WHEN u(key, 'st') < 0.96 THEN 'cancelled' ELSE 'returned' END AS STATUS,
     CASE WHEN kind <> 'normal' THEN 'partner'
          WHEN hash(key, 'nullch') % 1000 = 0 THEN NULL  -- planted: ~0.1 % missing channel
@@ -82,11 +107,13 @@ WITH days AS (
          WHEN u(key, 'ch') < 0.95 THEN 'store' ELSE 'partner' END AS CHANNEL,
     CASE WHEN u(key, 'cur') < 0.80 THEN 'USD' WHEN u(key, 'cur') < 0.93 THEN 'EUR' ELSE 'GBP' END AS CURRENCY,
     CAST(CASE
-      WHEN kind = 'absurd' THEN 110000 + 10000 * (key % 3)               -- planted: out of range (> 100,000)
+      WHEN kind = 'absurd' THEN 1000000 + 4000000 * u(key // 2, 'absurd')     -- planted: out of range
+      WHEN kind = 'reversal' THEN -(1000000 + 4000000 * u(key // 2, 'absurd'))
       WHEN kind = 'bulk' THEN 12000 + 6000 * u(key, 'bulk')
-      WHEN hash(key, 'neg') % 23000 = 0 THEN -(1 + 250 * u(key, 'negamt'))  -- planted: negative amounts
+      WHEN hash(key, 'neg') % 100000 < 2 THEN -(1 + 250 * u(key, 'negamt'))  -- planted: negative amounts
       ELSE 12 + 260 * u(key, 'amt') * u(key, 'amt2') END AS DECIMAL(12, 2)) AS AMOUNT,
-    CAST(CASE WHEN u(key, 'd') < 0.2 THEN 5 * (1 + hash(key, 'dv') % 6) ELSE 0 END AS DECIMAL(12, 2)) AS DISCOUNT,
+    CAST(CASE WHEN u(key, 'd') < 0.2 AND kind = 'normal' THEN 5 * (1 + hash(key, 'dv') % 6) ELSE 0 END
+         AS DECIMAL(12, 2)) AS DISCOUNT,
     CASE WHEN u(key, 'sc') < 0.45 THEN 'US' WHEN u(key, 'sc') < 0.60 THEN 'GB' WHEN u(key, 'sc') < 0.72 THEN 'DE'
          WHEN u(key, 'sc') < 0.82 THEN 'FR' WHEN u(key, 'sc') < 0.90 THEN 'CA' ELSE 'AU' END AS SHIPPING_COUNTRY,
     least(day + INTERVAL (hash(key, 'sec') % 86400) SECOND + INTERVAL (hash(key, 'upd') % 72) HOUR,
@@ -94,18 +121,22 @@ WITH days AS (
   FROM keyed
 )
 SELECT * FROM orders
-UNION ALL  -- planted: 10 duplicated order ids
+UNION ALL  -- planted: 10 duplicated order ids (whole rows repeated)
 SELECT * FROM orders WHERE ORDER_ID % 100003 = 7 AND ORDER_ID < 1000000
 ORDER BY ORDER_ID
 """
 
-DAILY_REVENUE = """
+
+def daily_revenue() -> str:
+    return """
 CREATE VIEW SALES.DAILY_REVENUE AS
 SELECT ORDER_DATE, count(*) AS ORDERS, sum(AMOUNT) AS REVENUE
 FROM SALES.ORDERS GROUP BY ORDER_DATE
 """
 
-ORDER_ITEMS = """
+
+def order_items() -> str:
+    return """
 CREATE TABLE SALES.ORDER_ITEMS AS
 WITH lines AS (
   SELECT ORDER_ID, AMOUNT, l AS LINE_NUMBER, 1 + hash(ORDER_ID, 'lines') % 3 AS line_count
@@ -123,7 +154,9 @@ FROM lines WHERE LINE_NUMBER <= line_count
 ORDER BY ORDER_ID, LINE_NUMBER
 """
 
-ETL_RUNS = """
+
+def etl_runs() -> str:
+    return """
 CREATE TABLE OPS.ETL_RUNS AS
 WITH pipelines(pipeline, target, every_hours, first_hour, minute, minutes, rows_base) AS (VALUES
   ('load_orders',          'ANALYTICS.SALES.ORDERS',       1, 0,  5,  4, 70),
@@ -140,14 +173,16 @@ WITH pipelines(pipeline, target, every_hours, first_hour, minute, minutes, rows_
   WHERE (h - first_hour) % every_hours = 0 AND h >= first_hour
 ), runs AS (
   SELECT *,
+    scheduled = TIMESTAMP '2026-11-20 09:05:00' AS is_running,  -- planted: the one run still in progress
     scheduled
       + CASE WHEN pipeline = 'refresh_revenue_mart' AND scheduled::DATE IN (DATE '2026-11-17', DATE '2026-11-19')
-             THEN INTERVAL 220 MINUTE ELSE INTERVAL (hash(pipeline, scheduled, 'delay') % 90) SECOND END AS started,
+             THEN INTERVAL 220 MINUTE  -- planted: late runs (07:40 instead of 04:00)
+             ELSE INTERVAL (hash(pipeline, scheduled, 'delay') % 90) SECOND END AS started,
     minutes * 60 * (0.8 + 0.4 * u(pipeline || scheduled::VARCHAR, 'dur'))
       * CASE WHEN pipeline = 'build_order_items' AND scheduled >= TIMESTAMP '2026-11-18 00:00:00'
-             THEN 5 + 5 * u(scheduled::VARCHAR, 'slow') ELSE 1 END AS duration_s,
+             THEN 5 + 5 * u(scheduled::VARCHAR, 'slow') ELSE 1 END AS duration_s,  -- planted: slow runs
     CASE WHEN pipeline = 'load_products' AND scheduled >= TIMESTAMP '2026-11-01 00:00:00' THEN 'missing_feed'
-         WHEN u(pipeline || scheduled::VARCHAR, 'fail') < 0.02 THEN 'random'
+         WHEN u(pipeline || scheduled::VARCHAR, 'fail') < 0.01 THEN 'random'
          ELSE NULL END AS failure
   FROM slots
   WHERE scheduled <= TIMESTAMP '2026-11-20 09:05:00'
@@ -155,15 +190,16 @@ WITH pipelines(pipeline, target, every_hours, first_hour, minute, minutes, rows_
 SELECT
   pipeline AS PIPELINE,
   pipeline || '-' || strftime(scheduled, '%Y%m%dT%H%M') AS RUN_ID,
-  CASE WHEN scheduled = TIMESTAMP '2026-11-20 09:05:00' THEN 'running'
+  CASE WHEN is_running THEN 'running'
        WHEN failure IS NOT NULL THEN 'failed'
        WHEN u(pipeline || scheduled::VARCHAR, 'cancel') < 0.003 THEN 'cancelled'
        ELSE 'success' END AS STATUS,
   started AS STARTED_AT,
-  CASE WHEN scheduled = TIMESTAMP '2026-11-20 09:05:00' THEN NULL
+  CASE WHEN is_running THEN NULL
        ELSE started + INTERVAL (CAST(duration_s * CASE WHEN failure IS NULL THEN 1 ELSE 0.3 END AS BIGINT)) SECOND
   END AS ENDED_AT,
-  CASE WHEN failure IS NOT NULL OR scheduled = TIMESTAMP '2026-11-20 09:05:00' THEN 0
+  CASE WHEN is_running THEN NULL
+       WHEN failure IS NOT NULL THEN 0
        ELSE CAST(rows_base * (0.7 + 0.6 * u(pipeline || scheduled::VARCHAR, 'rows')) AS BIGINT) END AS ROWS_LOADED,
   CASE WHEN failure = 'missing_feed'
          THEN 'SQL compilation error: Object ''RAW.PRODUCTS_FEED'' does not exist or not authorized.'
@@ -180,7 +216,9 @@ FROM runs
 ORDER BY STARTED_AT, PIPELINE
 """
 
-TABLE_SLAS = """
+
+def table_slas() -> str:
+    return """
 CREATE TABLE OPS.TABLE_SLAS AS SELECT * FROM (VALUES
   ('ANALYTICS.SALES.ORDERS', 2, 'sales-data@example.com'),
   ('ANALYTICS.SALES.ORDER_ITEMS', 26, 'sales-data@example.com'),
@@ -190,13 +228,26 @@ CREATE TABLE OPS.TABLE_SLAS AS SELECT * FROM (VALUES
 ) t(TABLE_NAME, MAX_AGE_HOURS, OWNER)
 """
 
-COMMENTS = {
+
+# In build order: ORDER_ITEMS and the view read ORDERS.
+TABLES: dict[str, Callable[[], str]] = {
+    "SALES.CUSTOMERS": customers,
+    "SALES.PRODUCTS": products,
+    "SALES.ORDERS": orders,
+    "SALES.DAILY_REVENUE": daily_revenue,
+    "SALES.ORDER_ITEMS": order_items,
+    "OPS.ETL_RUNS": etl_runs,
+    "OPS.TABLE_SLAS": table_slas,
+}
+VIEWS = frozenset({"SALES.DAILY_REVENUE"})
+
+COMMENTS: dict[str, tuple[str, dict[str, str]]] = {
     "SALES.CUSTOMERS": ("One row per customer account (CRM extract).", {
         "CUSTOMER_ID": "Customer key (should be unique).", "NAME": "Customer display name.",
         "EMAIL": "Contact email; required.", "COUNTRY": "ISO 3166 country code of the account.",
         "SEGMENT": "consumer, smb or enterprise.", "SIGNUP_DATE": "Date the account was created.",
         "IS_ACTIVE": "Whether the account is active.", "LIFETIME_VALUE": "Revenue to date, USD."}),
-    "SALES.PRODUCTS": ("Product catalog, loaded daily from the product feed.", {
+    "SALES.PRODUCTS": ("Product catalog, loaded daily from the product feed by load_products.", {
         "PRODUCT_ID": "Product key.", "SKU": "Stock keeping unit.", "NAME": "Product name.",
         "CATEGORY": "Merchandising category.", "UNIT_PRICE": "List price, USD.",
         "IS_DISCONTINUED": "No longer sold.", "UPDATED_AT": "Last change in the source feed."}),
@@ -205,7 +256,7 @@ COMMENTS = {
         "ORDER_DATE": "Calendar date of the order (UTC).", "ORDERED_AT": "When the order was placed (UTC).",
         "STATUS": "pending, shipped, delivered, cancelled or returned.",
         "CHANNEL": "web, mobile, store or partner; required.", "CURRENCY": "ISO currency of the order.",
-        "AMOUNT": "Order total in USD, after discount; expected between 0 and 100,000.",
+        "AMOUNT": "Order total in USD, after discount; expected between 0 and 1,000,000.",
         "DISCOUNT": "Discount granted, USD.", "SHIPPING_COUNTRY": "ISO country code shipped to.",
         "UPDATED_AT": "Last change of the order row."}),
     "SALES.ORDER_ITEMS": ("Order lines: one row per product in an order.", {
@@ -215,29 +266,24 @@ COMMENTS = {
     "OPS.ETL_RUNS": ("Audit log of pipeline runs, one row per run, last 90 days.", {
         "PIPELINE": "Pipeline name.", "RUN_ID": "Unique run id.",
         "STATUS": "success, failed, running or cancelled.", "STARTED_AT": "Run start (UTC).",
-        "ENDED_AT": "Run end (UTC); NULL while running.", "ROWS_LOADED": "Rows written by the run.",
+        "ENDED_AT": "Run end (UTC); NULL while running.", "ROWS_LOADED": "Rows written by the run; NULL while running.",
         "ERROR_MESSAGE": "Error text of a failed run.", "TARGET_TABLE": "Table the pipeline writes.",
         "TRIGGERED_BY": "schedule or manual."}),
     "SALES.DAILY_REVENUE": ("Orders and revenue (sum of AMOUNT) per ORDER_DATE, all statuses.", {
         "ORDER_DATE": "Calendar date.", "ORDERS": "Orders placed that day.", "REVENUE": "Sum of AMOUNT, USD."}),
-    "OPS.TABLE_SLAS": ("Freshness each table owes its users.", {
-        "TABLE_NAME": "Fully qualified table.", "MAX_AGE_HOURS": "Most hours since the last load.",
+    "OPS.TABLE_SLAS": ("Freshness each table owes its users, for freshness checks.", {
+        "TABLE_NAME": "Fully qualified table.", "MAX_AGE_HOURS": "Most hours allowed since the last successful load.",
         "OWNER": "Who to contact."}),
 }
 
 
-def _comment_statements() -> list[str]:
-    """COMMENT statements from the constants above (no outside input reaches them)."""
-    statements = []
-    for table, (table_comment, columns) in COMMENTS.items():
-        kind = "VIEW" if table == "SALES.DAILY_REVENUE" else "TABLE"
-        statements.append(f"COMMENT ON {kind} {table} IS {_literal(table_comment)}")
-        statements += [f"COMMENT ON COLUMN {table}.{column} IS {_literal(text)}" for column, text in columns.items()]
-    return statements
+def comments(table: str) -> list[str]:
+    """COMMENT ON statements for one table or view (constants only; no outside input reaches them)."""
+    table_comment, columns = COMMENTS[table]
+    kind = "VIEW" if table in VIEWS else "TABLE"
+    return [f"COMMENT ON {kind} {table} IS {_literal(table_comment)}",
+            *(f"COMMENT ON COLUMN {table}.{column} IS {_literal(text)}" for column, text in columns.items())]
 
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-STATEMENTS = [CUSTOMERS, PRODUCTS, ORDERS, DAILY_REVENUE, ORDER_ITEMS, ETL_RUNS, TABLE_SLAS, *_comment_statements()]
