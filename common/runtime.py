@@ -18,6 +18,7 @@ from common.cache import ResultCache
 from common.errors import InvalidArgument, SnowmcpError, WarehouseUnavailable
 from common.resilience import CircuitBreaker, resilient_call
 from common.results import QueryResult, RowCollector
+from common.row_limit import with_row_limit
 from common.settings import Settings
 from common.telemetry import current_stats
 from common.warehouse.base import QueryTag, Warehouse
@@ -94,10 +95,13 @@ class ServerRuntime:
         params: Sequence[Any] | None = None,
         use_cache: bool = True,
     ) -> QueryResult:
-        """Run one trusted (guarded or server-built) statement and return its capped rows."""
+        """Run one trusted (guarded or server-built) statement and return its capped rows.
+
+        The cap is pushed into the statement as a LIMIT (see `common.row_limit`)."""
         rows_cap = self.row_limit(max_rows)
         timeout = self.timeout(timeout_s)
         warehouse = await self.warehouse()
+        sql = with_row_limit(sql, warehouse.dialect, rows_cap + 1)  # the warehouse stops early too
         max_bytes = self.settings.max_result_bytes
         tag = QueryTag(server=self.server_name, tool=tool)
 

@@ -51,3 +51,18 @@ def test_collector_respects_the_byte_budget() -> None:
     collector = RowCollector(max_rows=1_000, max_bytes=50)
     collector.add_batch([("x" * 20,)] * 10)
     assert collector.truncated_by == "max_bytes" and collector.bytes <= 50 and len(collector.rows) == 2
+
+
+@pytest.mark.parametrize(("sql", "expected"), [
+    ("SELECT * FROM t", "SELECT * FROM t LIMIT 201"),
+    ("SELECT * FROM t ORDER BY a DESC", "SELECT * FROM t ORDER BY a DESC LIMIT 201"),
+    ("SELECT * FROM t LIMIT 5", "SELECT * FROM t LIMIT 5"),
+    ("SELECT * FROM t LIMIT 500 OFFSET 10", "SELECT * FROM t LIMIT 201 OFFSET 10"),
+    ("SELECT 1 UNION ALL SELECT 2", "SELECT 1 UNION ALL SELECT 2 LIMIT 201"),
+    ("SHOW TABLES", "SHOW TABLES"),
+    ("SELECT * FROM t FETCH FIRST 3 ROWS ONLY", "SELECT * FROM t FETCH FIRST 3 ROWS ONLY"),
+])
+def test_the_row_cap_is_pushed_into_the_statement(sql: str, expected: str) -> None:
+    from common.row_limit import with_row_limit
+
+    assert with_row_limit(sql, "duckdb", 201) == expected
