@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
-import json
 import math
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
+import pydantic_core
 from pydantic import BaseModel, Field, PrivateAttr, WithJsonSchema
 
 # Decimals with more significant digits than a double holds exactly travel as strings.
@@ -97,9 +97,12 @@ _CONVERTERS: dict[type, Callable[[Any], Any]] = {
 }
 
 
+_PLAIN = frozenset({int, str, bool, type(None)})  # already JSON: skip the converter call
+
+
 def json_size(value: Any) -> int:
-    """Bytes a value takes as compact JSON (the unit of the byte cap)."""
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    """Bytes a value takes as compact UTF-8 JSON (the unit of the byte cap)."""
+    return len(pydantic_core.to_json(value))
 
 
 class RowCollector:
@@ -123,7 +126,7 @@ class RowCollector:
 
     def add_batch(self, batch: Sequence[Sequence[Any]]) -> bool:
         room = self.max_rows - len(self.rows)
-        rows = [[json_safe(v) for v in raw] for raw in batch[:room]]
+        rows = [[v if type(v) in _PLAIN else json_safe(v) for v in raw] for raw in batch[:room]]
         size = json_size(rows) - 1 - len(rows)  # brackets and commas between rows don't count
         if self.bytes + size <= self.max_bytes:  # the usual case: one size check per batch
             self.rows += rows
@@ -147,11 +150,25 @@ class ColumnInfo(BaseModel):
     type: str
 
 
+_COLUMNS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "type": {"type": "string"}},
+        "required": ["name", "type"],
+    },
+}
+
+
 class QueryResult(BaseModel):
     """Rows of one statement, capped; `truncated` says honestly whether more existed."""
 
-    columns: list[ColumnInfo] = Field(description="Column names and warehouse types, in order.")
-    rows: Annotated[list[list[Any]], WithJsonSchema({"type": "array", "items": {"type": "array"}})] = Field(
+    # Schemas inlined rather than $ref'd: clients validate every result, and the Python SDK's
+    # jsonschema resolves a $ref per column (2.6 ms a call for 11 columns).
+    columns: Annotated[list[ColumnInfo], WithJsonSchema(_COLUMNS_SCHEMA)] = Field(
+        description="Column names and warehouse types, in order."
+    )
+    rows: Annotated[list[list[Any]], WithJsonSchema({"type": "array"})] = Field(
         description="Rows as lists of values, in column order; JSON-safe values."
     )
     row_count: int = Field(description="Rows returned here (not the full result size when truncated).")

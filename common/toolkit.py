@@ -17,7 +17,6 @@ alike:
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
+import pydantic_core
 from pydantic import BaseModel
 
 from common.errors import NotFound, SnowmcpError
@@ -111,7 +111,7 @@ class Toolset:
 def structured_result(result: BaseModel) -> CallToolResult:
     """One payload: structured content, and the same JSON as the text block."""
     data = result.model_dump(mode="json", by_alias=True)
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    text = pydantic_core.to_json(data).decode()
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
