@@ -50,6 +50,25 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("WARNING", description="Log level (stderr).")
 
+    # Snowflake (SNOWMCP_WAREHOUSE=snowflake://...): the connection itself comes from Snowflake's
+    # own connections.toml / SNOWFLAKE_* variables; these only override or bound it.
+    snowflake_role: str | None = Field(None, description="Role to use instead of the connection's (Snowflake).")
+    snowflake_warehouse: str | None = Field(
+        None, description="Virtual warehouse to use instead of the connection's (Snowflake)."
+    )
+    snowflake_database: str | None = Field(None, description="Database to use instead of the connection's (Snowflake).")
+    snowflake_schema: str | None = Field(None, description="Schema to use instead of the connection's (Snowflake).")
+    snowflake_pool_size: int = Field(4, ge=1, le=64, description="Most Snowflake sessions one server keeps open.")
+    snowflake_login_timeout_s: float = Field(
+        30.0, gt=0, description="Seconds to log in to Snowflake (a connections.toml login_timeout wins unless set)."
+    )
+    snowflake_network_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds a Snowflake network request may take, retries included "
+        "(a connections.toml network_timeout wins unless set).",
+    )
+
     @field_validator("allow_functions", mode="before")
     @classmethod
     def _split_functions(cls, value: object) -> object:

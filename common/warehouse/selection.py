@@ -50,10 +50,9 @@ async def open_warehouse(settings: Settings) -> Warehouse:
     """Open the configured warehouse (blocking work runs in a worker thread)."""
     spec = parse_warehouse_url(settings.warehouse)
     if spec.kind == "snowflake":
-        raise ConfigError(
-            "the Snowflake backend is not part of this build yet",
-            hint="Use SNOWMCP_WAREHOUSE=demo or duckdb:///path/NAME.duckdb for now.",
-        )
+        from common.warehouse.snowflake import SnowflakeWarehouse  # imports the connector only now
+
+        return await SnowflakeWarehouse.open(spec.connection_name, settings)
 
     def open_duckdb() -> Warehouse:
         from common.warehouse.duckdb import DuckDBWarehouse
