@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from mcp import Client
 
 from common.settings import Settings
+from tests.snowflake_fixtures import fakesnow_server, snowflake_home, snowflake_settings  # noqa: F401
 
 
 @pytest.fixture
@@ -29,12 +31,37 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def settings(demo_db: Path, tmp_path: Path) -> Settings:
+    """Settings for the demo warehouse (DuckDB)."""
     return Settings(warehouse=f"duckdb://{demo_db}", state_dir=tmp_path / "state")
 
 
+@dataclass(frozen=True)
+class Backend:
+    """A warehouse the server suites run against, and what its data makes true."""
+
+    name: str
+    settings: Settings
+    orders_at_least: int  # rows in ANALYTICS.SALES.ORDERS
+    view: str  # a view in ANALYTICS.SALES
+    slow_sql: str  # runs for seconds
+    dialect: str
+
+
+@pytest.fixture(params=["duckdb", "snowflake"])
+def backend(request: pytest.FixtureRequest, settings: Settings) -> Backend:
+    """Each server test that takes this runs on DuckDB (the demo) and on Snowflake (fakesnow
+    reached over HTTP by the real connector, started only when a Snowflake case runs)."""
+    if request.param == "duckdb":
+        return Backend("duckdb", settings, 1_000_000, "DAILY_REVENUE",
+                       "SELECT sum(hash(i)) FROM range(20000000000) t(i)", "duckdb")
+    snowflake = request.getfixturevalue("snowflake_settings").model_copy(update={"cache_ttl_s": 300.0})
+    return Backend("snowflake", snowflake, 300, "ORDER_TOTALS",
+                   "SELECT SUM(SEQ8()) AS S FROM TABLE(GENERATOR(ROWCOUNT => 300000000))", "snowflake")
+
+
 @pytest.fixture
-async def query_client(settings: Settings) -> AsyncIterator[Client]:
+async def query_client(backend: Backend) -> AsyncIterator[Client]:
     from servers.query.server import build_server
 
-    async with Client(build_server(settings)) as client:
+    async with Client(build_server(backend.settings)) as client:
         yield client

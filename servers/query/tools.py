@@ -105,9 +105,11 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         """Show the warehouse's execution plan for a read-only statement, without running it."""
         verdict = await runtime.guard(sql)
         assert verdict.sql is not None
-        statement = verdict.sql if verdict.statement_type == "EXPLAIN" else f"EXPLAIN {verdict.sql}"
-        if verdict.statement_type in ("SHOW", "DESCRIBE"):
+        if verdict.statement_type in ("SHOW", "DESCRIBE", "SUMMARIZE"):
             raise InvalidArgument(f"{verdict.statement_type} statements have no plan; pass a query")
+        warehouse = await runtime.warehouse()
+        explain = "EXPLAIN USING TEXT" if warehouse.dialect == "snowflake" else "EXPLAIN"  # a readable plan
+        statement = verdict.sql if verdict.statement_type == "EXPLAIN" else f"{explain} {verdict.sql}"
         result = await runtime.query(statement, tool="explain_query", max_rows=runtime.settings.max_rows_limit)
         return QueryPlan(sql=verdict.sql, plan=_plan_text(result))
 
