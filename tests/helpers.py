@@ -24,3 +24,13 @@ async def call_error(client: Client, tool: str, arguments: dict[str, Any]) -> st
 
 def error_text(result: Any) -> str:
     return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+class FakeClock:
+    """A clock that moves only when a test sets `now`."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

@@ -76,16 +76,8 @@ class ColumnDescription(BaseModel):
     comment: str | None = None
 
 
-class TableDescription(BaseModel):
-    database: str
-    schema_: str = Field(alias="schema", serialization_alias="schema")
-    name: str
-    kind: Literal["table", "view"]
-    comment: str | None = None
-    row_count: int | None = None
+class TableDescription(TableInfo):
     columns: list[ColumnDescription]
-
-    model_config = {"populate_by_name": True}
 
     @property
     def ref(self) -> TableRef:

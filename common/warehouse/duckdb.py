@@ -178,10 +178,7 @@ class DuckDBWarehouse:
         columns = [
             ColumnDescription(name=r[0], type=r[1], nullable=bool(r[2]), default=r[3], comment=r[4]) for r in rows
         ]
-        return TableDescription(
-            database=info.database, schema=info.schema_, name=info.name, kind=info.kind,
-            comment=info.comment, row_count=info.row_count, columns=columns,
-        )
+        return TableDescription(**info.model_dump(), columns=columns)
 
     async def _database_exists(self, database: str) -> bool:
         return any(d.name.lower() == database.lower() for d in await self.list_databases())

@@ -12,16 +12,9 @@ from collections.abc import Callable
 import pytest
 
 from common.cache import ResultCache
+from tests.helpers import FakeClock
 
 pytestmark = pytest.mark.anyio
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Compute:

@@ -9,16 +9,9 @@ import pytest
 
 from common.errors import QueryFailed, WarehouseUnavailable
 from common.resilience import BreakerState, CircuitBreaker, call_with_retries, is_transient, resilient_call
+from tests.helpers import FakeClock
 
 pytestmark = pytest.mark.anyio
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeSleep:
@@ -57,7 +50,7 @@ def opened(clock: FakeClock) -> CircuitBreaker:
 
 
 async def test_the_breaker_opens_after_the_threshold_and_fails_fast() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     b = breaker(clock)
     for _ in range(3):
         assert b.state is BreakerState.CLOSED
@@ -80,7 +73,7 @@ async def test_the_breaker_opens_after_the_threshold_and_fails_fast() -> None:
 
 
 async def test_a_success_resets_the_consecutive_count() -> None:
-    b = breaker(FakeClock())
+    b = breaker(FakeClock(100.0))
     b.record_failure()
     b.record_failure()
     b.record_success()
@@ -90,7 +83,7 @@ async def test_a_success_resets_the_consecutive_count() -> None:
 
 
 async def test_after_the_timeout_one_probe_passes_and_a_concurrent_call_fails_fast() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     b = opened(clock)
     clock.now += 29.9
     assert b.state is BreakerState.OPEN
@@ -113,7 +106,7 @@ async def test_after_the_timeout_one_probe_passes_and_a_concurrent_call_fails_fa
 
 
 async def test_a_failed_probe_reopens_with_a_fresh_timeout() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     b = opened(clock)
     clock.now += 31
     with pytest.raises(WarehouseUnavailable, match="connection refused"):
@@ -133,7 +126,7 @@ async def test_a_failed_probe_reopens_with_a_fresh_timeout() -> None:
     [(QueryFailed("syntax error"), is_transient), (ValueError("bad"), lambda _: False)],
 )
 async def test_uncounted_errors_do_not_open_the_breaker(exc: Exception, counts: object) -> None:
-    b = breaker(FakeClock())
+    b = breaker(FakeClock(100.0))
     for _ in range(10):
         with pytest.raises(type(exc)):
             await b.call(lambda: fail_with(exc), counts_as_failure=counts)  # type: ignore[arg-type]
@@ -141,7 +134,7 @@ async def test_uncounted_errors_do_not_open_the_breaker(exc: Exception, counts: 
 
 
 async def test_a_cancelled_probe_frees_the_slot_without_counting() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     b = opened(clock)
     clock.now += 30
     task = asyncio.ensure_future(b.call(asyncio.Event().wait, counts_as_failure=is_transient))
@@ -156,7 +149,7 @@ async def test_a_cancelled_probe_frees_the_slot_without_counting() -> None:
 
 
 async def test_a_cancelled_ordinary_call_does_not_free_someone_elses_probe() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     b = breaker(clock)
     straggler = asyncio.ensure_future(b.call(asyncio.Event().wait, counts_as_failure=is_transient))
     await asyncio.sleep(0)  # started while closed
@@ -229,7 +222,7 @@ async def test_exhausted_retries_raise_the_last_fault() -> None:
 
 
 async def test_retries_stop_once_the_breaker_opens() -> None:
-    b = breaker(FakeClock(), threshold=2)
+    b = breaker(FakeClock(100.0), threshold=2)
     flaky, sleep = Flaky(10, down()), FakeSleep()
     with pytest.raises(WarehouseUnavailable, match="circuit breaker open") as raised:
         await resilient_call(flaky, breaker=b, attempts=5, sleep=sleep)
@@ -238,7 +231,7 @@ async def test_retries_stop_once_the_breaker_opens() -> None:
 
 
 async def test_resilient_call_succeeds_through_a_transient_fault() -> None:
-    b, flaky = breaker(FakeClock()), Flaky(1, down())
+    b, flaky = breaker(FakeClock(100.0)), Flaky(1, down())
     assert await resilient_call(flaky, breaker=b, sleep=FakeSleep()) == "ok"
     assert flaky.attempts == 2 and b.state is BreakerState.CLOSED
 
