@@ -54,7 +54,10 @@ def _settings(warehouse: str | None = None) -> Settings:
 def _serve(args: argparse.Namespace) -> None:
     from common.server_factory import configure_logging, serve
 
+    from common.warehouse.selection import parse_warehouse_url
+
     settings = _settings(args.warehouse)
+    parse_warehouse_url(settings.warehouse)  # a typo fails now; connecting waits for the first call
     configure_logging(settings.log_level)
     from common.telemetry import configure
 

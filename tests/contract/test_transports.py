@@ -82,3 +82,9 @@ def test_listening_beyond_loopback_without_a_token_is_refused(demo_db: Path) -> 
     )
     assert result.returncode == 2
     assert "without a bearer token" in result.stderr and result.stdout == ""
+
+
+def test_a_malformed_warehouse_url_fails_at_start(demo_db: Path) -> None:
+    result = subprocess.run(serve_command("query", "--warehouse", "postgres://x"), cwd=REPO,
+                            env=server_env("demo"), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "unknown warehouse 'postgres://x'" in result.stderr and result.stdout == ""
