@@ -1,0 +1,175 @@
+"""Results of the analytics tools. Each says which SQL produced it, so a user can rerun it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+
+
+class Provenance(BaseModel):
+    """Where a result came from (listed last in every result)."""
+
+    sql: list[str] = Field(description="The statements that computed this result, in the warehouse's dialect.")
+    elapsed_ms: float = Field(description="Milliseconds spent in the warehouse, fetching included.")
+    cached: bool = Field(False, description="True when every statement was served from the result cache.")
+
+
+class ValueCount(BaseModel):
+    value: Any = Field(description="The value (as text in profiles).")
+    count: int
+    percent: float | None = Field(None, description="Share of the non-null rows, in percent.")
+
+
+class Alert(BaseModel):
+    column: str
+    kind: Literal["all_null", "mostly_null", "constant", "unique", "high_cardinality", "skewed", "dominant_value",
+                  "empty_strings", "negative_values"]
+    message: str
+
+
+_ALWAYS_SENT = {"name", "type", "kind", "count", "nulls", "null_percent", "min", "max"}
+
+
+class ColumnProfile(BaseModel):
+    name: str
+    type: str
+    kind: str = Field(description="number, text, boolean, date, timestamp, time or other.")
+    count: int = Field(description="Non-null values.")
+    nulls: int
+    null_percent: float
+    distinct: int | None = Field(None, description="Distinct non-null values (approximate).")
+    min: Any = None
+    max: Any = None
+    mean: float | None = None
+    stddev: float | None = None
+    p01: float | None = None
+    p25: float | None = None
+    p50: float | None = None
+    p75: float | None = None
+    p99: float | None = None
+    zeros: int | None = None
+    negatives: int | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    avg_length: float | None = None
+    true_count: int | None = None
+    top_values: list[ValueCount] | None = Field(
+        None, description="Most frequent values with counts (text, boolean and date columns).")
+
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Statistics that don't apply to the column's kind are left out, not sent as nulls."""
+        data = handler(self)
+        return {k: v for k, v in data.items() if v is not None or k in _ALWAYS_SENT}
+
+
+class TableProfile(Provenance):
+    table: str
+    row_count: int = Field(description="Rows profiled (of the sample, when sampled).")
+    sample_percent: float | None = Field(None, description="Percent of rows sampled; null means all rows.")
+    columns: list[ColumnProfile]
+    alerts: list[Alert] = Field(description="Findings a data engineer would look at first.")
+
+
+class AggregateResult(Provenance):
+    table: str
+    columns: list[str] = Field(description="Group-by columns, then metrics, in order.")
+    rows: list[dict[str, Any]]
+    truncated: bool = Field(description="True when more groups existed than `limit`.")
+
+
+class Point(BaseModel):
+    time: Any = Field(description="Start of the bucket (ISO 8601).")
+    value: Any = Field(description="The metric for the bucket; 0 for empty buckets of count/sum, else null.")
+
+
+class TimeSeries(Provenance):
+    table: str
+    time_column: str
+    metric: str
+    grain: str
+    points: list[Point]
+
+
+class Anomaly(BaseModel):
+    time: Any
+    value: float
+    expected: float | None
+    score: float | None = Field(description="(value - expected) / spread; null when the baseline was flat.")
+    direction: Literal["up", "down"]
+
+
+class Anomalies(Provenance):
+    table: str
+    metric: str
+    grain: str
+    method: str
+    sensitivity: float
+    seasonality: str | None
+    window: int
+    points_scored: int = Field(description="Buckets that had enough history to be scored.")
+    anomalies: list[Anomaly]
+
+
+class PeriodValue(BaseModel):
+    start: str
+    end: str
+    value: Any
+
+
+class Contributor(BaseModel):
+    dimensions: dict[str, Any]
+    current: Any
+    previous: Any
+    change: float | None
+    share_of_change: float | None = Field(description="This group's change / the total change.")
+
+
+class PeriodComparison(Provenance):
+    table: str
+    metric: str
+    current: PeriodValue
+    previous: PeriodValue
+    change: float | None
+    change_percent: float | None
+    contributors: list[Contributor] = Field(description="With dimensions: the groups whose change was largest.")
+
+
+class Bin(BaseModel):
+    low: float
+    high: float
+    count: int
+
+
+class Histogram(Provenance):
+    table: str
+    column: str
+    count: int = Field(description="Non-null values binned.")
+    nulls: int
+    min: float | None
+    max: float | None
+    bins: list[Bin]
+
+
+class ValueCounts(Provenance):
+    table: str
+    column: str
+    total_rows: int
+    nulls: int
+    distinct: int = Field(description="Distinct non-null values (exact).")
+    values: list[ValueCount]
+    other_count: int = Field(description="Non-null rows whose value is not listed.")
+
+
+class Correlation(BaseModel):
+    a: str
+    b: str
+    correlation: float | None = Field(description="Pearson correlation; null when a column is constant.")
+    n: int = Field(description="Rows where both are non-null.")
+
+
+class Correlations(Provenance):
+    table: str
+    columns: list[str]
+    pairs: list[Correlation]

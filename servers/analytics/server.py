@@ -1,0 +1,26 @@
+"""The analytics server: profiles, aggregates, time series and anomalies, computed in the warehouse."""
+
+from __future__ import annotations
+
+from mcp.server.mcpserver import MCPServer
+
+from common.runtime import ServerRuntime
+from common.server_factory import new_server
+from common.settings import Settings
+from common.warehouse.base import Warehouse
+from servers.analytics.tools import build_tools
+
+INSTRUCTIONS = """\
+Answers "what does this data look like and what changed" without writing SQL; every number is
+computed by the warehouse. profile_table first for an unfamiliar table; aggregate for metrics by
+group; time_series for a metric over time; detect_anomalies for unusual days/hours;
+compare_periods for "what changed and who drove it"; histogram, value_counts and correlations for
+distributions. Tables are DATABASE.SCHEMA.TABLE; each result carries the SQL that produced it."""
+
+
+def build_server(settings: Settings | None = None, *, warehouse: Warehouse | None = None) -> MCPServer:
+    """The analytics server on the configured warehouse (or on `warehouse`, for tests)."""
+    runtime = ServerRuntime("analytics", settings or Settings(), warehouse)
+    server = new_server(runtime, instructions=INSTRUCTIONS)
+    build_tools(runtime).register(server)
+    return server

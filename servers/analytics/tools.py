@@ -1,0 +1,312 @@
+"""The analytics server's tools: every number is computed by the warehouse, in SQL built here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from common.errors import InvalidArgument
+from common.identifiers import resolve_table
+from common.results import QueryResult
+from common.runtime import ServerRuntime
+from common.sql.anomaly import Method, Seasonality, anomaly_query
+from common.sql.columns import ColumnKind, TableColumns
+from common.sql.metrics import Filter, Filters, Metric, Metrics
+from common.sql.profile import profile_statements
+from common.sql.time_series import Grain, SeriesSpec, series_query
+from common.toolkit import Toolset
+from common.warehouse.base import TableDescription
+from servers.analytics import statements
+from servers.analytics.models import (
+    Anomalies, Anomaly, AggregateResult, Bin, Contributor, Correlation, Correlations, Histogram, PeriodComparison,
+    PeriodValue, Point, TableProfile, TimeSeries, ValueCount, ValueCounts,
+)
+from servers.analytics.profile_report import alerts_for, read_profile
+from servers.analytics.statements import OrderBy, Period
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+TableName = Annotated[str, Field(description="Table or view as DATABASE.SCHEMA.TABLE (SCHEMA.TABLE or TABLE work too).")]
+TimeColumn = Annotated[str, Field(description="A DATE or TIMESTAMP column to bucket by.")]
+OneMetric = Annotated[Metric, Field(description='One metric, e.g. {"fn": "sum", "column": "AMOUNT"} or {"fn": "count"}.')]
+FilterList = Annotated[Filters, Field(
+    description='Row filters, all must hold, e.g. [{"column": "STATUS", "op": "in", "value": ["shipped"]}]. '
+                "ops: =, !=, <, <=, >, >=, in, not_in, between, is_null, not_null, like.")]
+MAX_POINTS = 10_000
+NUMERIC = (ColumnKind.NUMBER,)
+
+
+class _Statements:
+    """Runs a tool's statements through the runtime and keeps their provenance."""
+
+    def __init__(self, runtime: ServerRuntime, tool: str) -> None:
+        self.runtime, self.tool = runtime, tool
+        self.sql: list[str] = []
+        self.elapsed_ms = 0.0
+        self.cached = True
+
+    async def run(self, query: exp.Expression, *, max_rows: int) -> QueryResult:
+        warehouse = await self.runtime.warehouse()
+        sql = query.sql(dialect=warehouse.dialect)
+        self.sql.append(sql)
+        result = await self.runtime.query(sql, tool=self.tool, max_rows=min(max_rows, self.runtime.settings.max_rows_limit))
+        self.elapsed_ms += result.elapsed_ms
+        self.cached = self.cached and result.cached
+        return result
+
+    def provenance(self) -> dict[str, Any]:
+        return {"sql": self.sql, "elapsed_ms": round(self.elapsed_ms, 3), "cached": self.cached and bool(self.sql)}
+
+
+def build_tools(runtime: ServerRuntime) -> Toolset:
+    tools = Toolset("analytics")
+    read_only = dict(read_only=True, idempotent=True, open_world=False)
+
+    async def describe(table: str) -> tuple[TableDescription, TableColumns]:
+        description = await runtime.catalog(lambda w: resolve_table(w, table))
+        warehouse = await runtime.warehouse()
+        return description, TableColumns(description, warehouse.dialect)
+
+    @tools.tool(title="Profile table", **read_only)
+    async def profile_table(
+        table: TableName,
+        ctx: Context,
+        columns: Annotated[list[str] | None, Field(description="Only these columns; default all.")] = None,
+        sample_percent: Annotated[float | None, Field(
+            gt=0, le=100, description="Profile a random sample of this percent of rows (for very large tables).")] = None,
+    ) -> TableProfile:
+        """Profile a table in one pass: per column the count, nulls, null %, distinct (approximate),
+        min/max, mean, stddev, quantiles p01-p99, zero and negative counts (numbers), lengths (text),
+        top values with counts (text, boolean, date), plus alerts (mostly null, constant, unique,
+        high cardinality, skewed, dominant value, rare negatives). Start here with an unfamiliar table."""
+        description, known = await describe(table)
+        picked = known.get_many(columns, role="column") if columns else known.all
+        if not picked:
+            raise InvalidArgument(f"{description.ref} has no columns to profile")
+        await ctx.report_progress(1, 3, "table described")
+        run = _Statements(runtime, "profile_table")
+        warehouse = await runtime.warehouse()
+        row_count, profiles = 0, []
+        for statement in profile_statements(description.ref, picked, dialect=warehouse.dialect,
+                                            sample_percent=sample_percent):
+            result = await run.run(statement.sql, max_rows=10_000)
+            row_count, group = read_profile(statement, result)
+            profiles += group
+        await ctx.report_progress(2, 3, "profile computed")
+        alerts = [alert for profile in profiles for alert in alerts_for(row_count, profile)]
+        await ctx.report_progress(3, 3, "done")
+        return TableProfile(table=str(description.ref), row_count=row_count, sample_percent=sample_percent,
+                            columns=profiles, alerts=alerts, **run.provenance())
+
+    @tools.tool(title="Aggregate", **read_only)
+    async def aggregate(
+        table: TableName,
+        metrics: Annotated[Metrics, Field(
+            description='Metrics, e.g. [{"fn": "sum", "column": "AMOUNT", "as": "revenue"}, {"fn": "count"}]. '
+                        "fn: count, count_distinct, sum, avg, min, max, median, stddev, percentile (with p).")],
+        group_by: Annotated[list[str], Field(max_length=20, description="Columns to group by.")] = [],  # noqa: B006
+        filters: FilterList = [],  # noqa: B006
+        order_by: Annotated[list[OrderBy], Field(
+            max_length=20, description='e.g. [{"column": "revenue", "direction": "desc"}]; '
+                                       "default: by the group columns.")] = [],  # noqa: B006
+        limit: Annotated[int, Field(ge=1, le=10_000, description="Most groups to return.")] = 100,
+    ) -> AggregateResult:
+        """Compute metrics over a table, optionally per group and filtered, without writing SQL.
+        Columns are checked against the table; values are passed as literals."""
+        description, known = await describe(table)
+        query, names = statements.aggregate_query(description.ref, known, metrics, group_by, filters, order_by)
+        run = _Statements(runtime, "aggregate")
+        result = await run.run(query, max_rows=limit)
+        rows = [dict(zip(names, row)) for row in result.rows]
+        return AggregateResult(table=str(description.ref), columns=names, rows=rows, truncated=result.truncated,
+                               **run.provenance())
+
+    @tools.tool(title="Time series", **read_only)
+    async def time_series(
+        table: TableName,
+        time_column: TimeColumn,
+        metric: OneMetric,
+        grain: Annotated[Grain, Field(description="Bucket size.")] = "day",
+        filters: FilterList = [],  # noqa: B006
+        start: Annotated[str | None, Field(description="First instant included (ISO date or date-time).")] = None,
+        end: Annotated[str | None, Field(description="First instant excluded (ISO date or date-time).")] = None,
+        fill_gaps: Annotated[bool, Field(
+            description="Include empty buckets (0 for count/sum, null otherwise).")] = True,
+    ) -> TimeSeries:
+        """A metric per time bucket (hour, day, week, month, quarter, year), oldest first."""
+        description, known = await describe(table)
+        spec = SeriesSpec(description.ref, known, time_column, metric, grain, tuple(filters), start, end)
+        run = _Statements(runtime, "time_series")
+        limit = _points_limit(runtime)
+        result = await run.run(series_query(spec, max_points=limit, fill_gaps=fill_gaps), max_rows=limit)
+        if result.truncated:
+            raise InvalidArgument(f"more than {limit} {grain} buckets",
+                                  hint="Use a coarser grain or a narrower start/end.")
+        points = [Point(time=row[0], value=row[1]) for row in result.rows]
+        return TimeSeries(table=str(description.ref), time_column=spec.time().name, metric=metric.name,
+                          grain=grain, points=points, **run.provenance())
+
+    @tools.tool(title="Detect anomalies", **read_only)
+    async def detect_anomalies(
+        table: TableName,
+        time_column: TimeColumn,
+        metric: OneMetric,
+        ctx: Context,
+        grain: Annotated[Grain, Field(description="Bucket size.")] = "day",
+        method: Annotated[Method, Field(description="zscore (mean/stddev) or mad (median, robust).")] = "zscore",
+        sensitivity: Annotated[float, Field(gt=0, le=100, description="Flag points whose |score| >= this.")] = 3.0,
+        seasonality: Annotated[Seasonality | None, Field(
+            description="weekly (grain day/hour: compare with the same weekday/hour of week) or daily "
+                        "(grain hour: same hour of day).")] = None,
+        window: Annotated[int, Field(ge=2, le=1_000, description="Past points in each baseline.")] = 28,
+        filters: FilterList = [],  # noqa: B006
+    ) -> Anomalies:
+        """Find buckets where a metric departs from its recent baseline, computed in SQL with window
+        functions: each point is scored against the `window` points before it (of the same season
+        with seasonality). Returns each anomaly's time, value, expected value, score and direction."""
+        description, known = await describe(table)
+        spec = SeriesSpec(description.ref, known, time_column, metric, grain, tuple(filters))
+        limit = _points_limit(runtime)
+        query = anomaly_query(series_query(spec, max_points=limit), grain=grain, method=method,
+                              sensitivity=sensitivity, window=window, seasonality=seasonality,
+                              min_history=max(2, window // 2))
+        await ctx.report_progress(1, 2, "scoring in the warehouse")
+        run = _Statements(runtime, "detect_anomalies")
+        result = await run.run(query, max_rows=limit + 1)
+        await ctx.report_progress(2, 2, "done")
+        points_scored = int(result.rows[0][0]) if result.rows else 0
+        anomalies = [
+            Anomaly(time=row[1], value=row[2], expected=row[3], score=row[5],
+                    direction="up" if row[2] > (row[3] or 0) else "down")
+            for row in result.rows if row[1] is not None
+        ]
+        return Anomalies(table=str(description.ref), metric=metric.name, grain=grain, method=method,
+                         sensitivity=sensitivity, seasonality=seasonality, window=window,
+                         points_scored=points_scored, anomalies=anomalies, **run.provenance())
+
+    @tools.tool(title="Compare periods", **read_only)
+    async def compare_periods(
+        table: TableName,
+        time_column: TimeColumn,
+        metric: OneMetric,
+        current: Annotated[Period, Field(description='e.g. {"start": "2026-11-01", "end": "2026-11-08"}.')],
+        previous: Annotated[Period, Field(description="The period to compare with, same form.")],
+        ctx: Context,
+        dimensions: Annotated[list[str], Field(
+            max_length=5, description="Columns to break the change down by (top contributors).")] = [],  # noqa: B006
+        top: Annotated[int, Field(ge=1, le=100, description="How many contributors to return.")] = 10,
+        filters: FilterList = [],  # noqa: B006
+    ) -> PeriodComparison:
+        """Compare a metric between two periods ([start, end) each): the values, the change and the
+        percent change; with dimensions, the groups that contributed most to the change."""
+        description, known = await describe(table)
+        time = known.require(known.get(time_column, role="time_column"),
+                             (ColumnKind.DATE, ColumnKind.TIMESTAMP), "time_column")
+        dims = known.get_many(dimensions, role="dimension")
+        current_range, previous_range = current.instants("current"), previous.instants("previous")
+        query = statements.compare_query(description.ref, known, time, metric, current_range, previous_range,
+                                         dims, filters, top)
+        await ctx.report_progress(1, 2, "comparing in the warehouse")
+        run = _Statements(runtime, "compare_periods")
+        result = await run.run(query, max_rows=top + 1)
+        await ctx.report_progress(2, 2, "done")
+        width = len(dims)
+        total = next((row for row in result.rows if row[width] == 1), None)
+        now, before = (total[width + 1], total[width + 2]) if total else (None, None)
+        change = _difference(now, before)
+        contributors = [
+            Contributor(dimensions={d.name: row[i] for i, d in enumerate(dims)}, current=row[width + 1],
+                        previous=row[width + 2], change=_difference(row[width + 1], row[width + 2]),
+                        share_of_change=_ratio(_difference(row[width + 1], row[width + 2]), change))
+            for row in result.rows if dims and row[width] == 0
+        ]
+        return PeriodComparison(
+            table=str(description.ref), metric=metric.name,
+            current=PeriodValue(start=current.start, end=current.end, value=now),
+            previous=PeriodValue(start=previous.start, end=previous.end, value=before),
+            change=change, change_percent=_percent(change, before), contributors=contributors, **run.provenance())
+
+    @tools.tool(title="Histogram", **read_only)
+    async def histogram(
+        table: TableName,
+        column: Annotated[str, Field(description="A numeric column.")],
+        bins: Annotated[int, Field(ge=1, le=200, description="Number of equal-width bins.")] = 20,
+    ) -> Histogram:
+        """The distribution of a numeric column in equal-width bins between its min and max."""
+        description, known = await describe(table)
+        target = known.require(known.get(column), NUMERIC, "histogram")
+        run = _Statements(runtime, "histogram")
+        result = await run.run(statements.histogram_query(description.ref, target, bins), max_rows=bins + 1)
+        lo, hi, count, total = result.rows[0][:4]
+        counts = {int(row[4]): int(row[5]) for row in result.rows if row[4] is not None}
+        edges = []
+        if count:
+            width = (hi - lo) / bins
+            edges = [Bin(low=lo + i * width, high=hi if i == bins - 1 else lo + (i + 1) * width,
+                         count=counts.get(i, 0)) for i in range(bins)]
+        return Histogram(table=str(description.ref), column=target.name, count=int(count), nulls=int(total - count),
+                         min=lo, max=hi, bins=edges, **run.provenance())
+
+    @tools.tool(title="Value counts", **read_only)
+    async def value_counts(
+        table: TableName,
+        column: Annotated[str, Field(description="The column whose values to count.")],
+        top: Annotated[int, Field(ge=1, le=1_000, description="How many of the most frequent values.")] = 20,
+    ) -> ValueCounts:
+        """The most frequent values of a column with counts and shares, plus the number of distinct
+        values, nulls and rows not shown."""
+        description, known = await describe(table)
+        target = known.get(column)
+        if target.kind is ColumnKind.OTHER:
+            raise InvalidArgument(f"value_counts cannot group {target.name} ({target.type})")
+        run = _Statements(runtime, "value_counts")
+        result = await run.run(statements.value_counts_query(description.ref, target, top), max_rows=top + 1)
+        total, distinct, nulls = (int(v or 0) for v in result.rows[0][2:5]) if result.rows else (0, 0, 0)
+        non_null = total - nulls
+        values = [ValueCount(value=row[0], count=int(row[1]), percent=_percent(int(row[1]), non_null))
+                  for row in result.rows if row[0] is not None][:top]
+        return ValueCounts(table=str(description.ref), column=target.name, total_rows=total, nulls=nulls,
+                           distinct=distinct, values=values, other_count=non_null - sum(v.count for v in values),
+                           **run.provenance())
+
+    @tools.tool(title="Correlations", **read_only)
+    async def correlations(
+        table: TableName,
+        columns: Annotated[list[str], Field(min_length=2, max_length=20, description="2-20 numeric columns.")],
+    ) -> Correlations:
+        """Pearson correlation between every pair of the given numeric columns, in one pass."""
+        description, known = await describe(table)
+        picked = [known.require(c, NUMERIC, "correlations") for c in known.get_many(columns)]
+        query, pairs = statements.correlations_query(description.ref, picked)
+        run = _Statements(runtime, "correlations")
+        result = await run.run(query, max_rows=1)
+        row = result.rows[0]
+        found = [Correlation(a=a.name, b=b.name, correlation=row[2 * i], n=int(row[2 * i + 1] or 0))
+                 for i, (a, b) in enumerate(pairs)]
+        return Correlations(table=str(description.ref), columns=[c.name for c in picked], pairs=found,
+                            **run.provenance())
+
+    return tools
+
+
+def _points_limit(runtime: ServerRuntime) -> int:
+    return min(MAX_POINTS, runtime.settings.max_rows_limit - 1)
+
+
+def _difference(now: Any, before: Any) -> float | None:
+    if not isinstance(now, (int, float)) or not isinstance(before, (int, float)):
+        return None
+    return float(now) - float(before)
+
+
+def _ratio(part: float | None, whole: float | None) -> float | None:
+    return round(part / whole, 6) if part is not None and whole else None
+
+
+def _percent(part: float | int | None, whole: Any) -> float | None:
+    if part is None or not isinstance(whole, (int, float)) or not whole:
+        return None
+    return round(100.0 * part / whole, 4)
