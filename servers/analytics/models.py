@@ -23,7 +23,7 @@ class ValueCount(BaseModel):
 
 class Alert(BaseModel):
     column: str
-    kind: Literal["all_null", "mostly_null", "constant", "unique", "high_cardinality", "skewed", "dominant_value",
+    kind: Literal["all_null", "mostly_null", "constant", "unique", "near_unique", "high_cardinality", "skewed", "dominant_value",
                   "empty_strings", "negative_values"]
     message: str
 

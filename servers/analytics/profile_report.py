@@ -8,6 +8,7 @@ from common.results import QueryResult
 from common.sql.profile import QUANTILES, TOP_VALUE_KINDS, ProfileStatement
 from servers.analytics.models import Alert, ColumnProfile, ValueCount
 
+_COUNTS = {"distinct", "zeros", "negatives", "true_count"}
 MOSTLY_NULL_PERCENT = 50.0
 UNIQUE_RATIO = 0.98  # approximate distinct counts err by a percent or two
 HIGH_CARDINALITY_RATIO = 0.5
@@ -35,6 +36,10 @@ def read_profile(statement: ProfileStatement, result: QueryResult) -> tuple[int,
             values.update(zip(QUANTILES, values.pop("quantiles")))
         values.pop("quantiles", None)
         count = int(values.pop("count") or 0)
+        if count == 0:  # no values: nothing to report (fakesnow sends an epoch for MIN of no timestamps)
+            values = {k: (0 if k in _COUNTS else None) for k in values}
+        if values.get("distinct") is not None:  # an approximate count may overshoot
+            values["distinct"] = min(int(values["distinct"]), count)
         nulls = row_count - count
         top = None
         if column.kind in TOP_VALUE_KINDS:
@@ -78,8 +83,12 @@ def alerts_for(row_count: int, profile: ColumnProfile) -> list[Alert]:
         alert("constant", f"a single value ({profile.min if profile.min is not None else 'one value'}) in every non-null row")
     elif distinct is not None and profile.count > 1:
         ratio = distinct / profile.count
-        if ratio >= UNIQUE_RATIO and profile.kind in ("number", "text"):
+        repeated = profile.top_values[0] if profile.top_values and profile.top_values[0].count > 1 else None
+        if ratio >= UNIQUE_RATIO and profile.kind in ("number", "text") and repeated is None:
             alert("unique", f"about {distinct} distinct values in {profile.count} rows: a candidate key")
+        elif ratio >= UNIQUE_RATIO and repeated is not None:
+            alert("near_unique", f"almost every value is distinct, but {repeated.value!r} appears {repeated.count} "
+                                 "times: duplicates in what looks like a key")
         elif profile.kind == "text" and ratio >= HIGH_CARDINALITY_RATIO and distinct >= HIGH_CARDINALITY_MIN:
             alert("high_cardinality", f"about {distinct} distinct values in {profile.count} rows")
     if profile.top_values and len(profile.top_values) > 1:
