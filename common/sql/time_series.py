@@ -104,17 +104,15 @@ def series_query(spec: SeriesSpec, *, max_points: int, fill_gaps: bool = True) -
     if not fill_gaps:
         return exp.select("bucket", "value").from_(aggregated.subquery("agg")).order_by("bucket")
 
-    def anchor(instant: dt.datetime | None, fallback: str) -> exp.Expression:
-        if instant is None:
-            return exp.column("bucket") if fallback else exp.null()
-        return bucket(literal(instant.isoformat(), time), spec.grain, time)
-
-    low = exp.func("MIN", exp.column("bucket")) if start is None else anchor(start, "")
-    # The last bucket before `end` is the one holding the instant just before it.
-    high = exp.func("MAX", exp.column("bucket")) if end is None else bucket(
-        exp.DateAdd(this=literal(end.isoformat(), time), expression=exp.Literal.number(-1),
-                    unit=exp.var("SECOND" if time.kind is ColumnKind.TIMESTAMP else "DAY")),
-        spec.grain, time)
+    # Aggregates on both sides keep `bounds` to exactly one row, even when both ends are given.
+    low: exp.Expression = exp.func("MIN", exp.column("bucket"))
+    high: exp.Expression = exp.func("MAX", exp.column("bucket"))
+    if start is not None:
+        low = exp.func("COALESCE", bucket(literal(start.isoformat(), time), spec.grain, time), low)
+    if end is not None:  # the last bucket before `end` is the one holding the instant just before it
+        just_before = exp.DateAdd(this=literal(end.isoformat(), time), expression=exp.Literal.number(-1),
+                                  unit=exp.var("SECOND" if time.kind is ColumnKind.TIMESTAMP else "DAY"))
+        high = exp.func("COALESCE", bucket(just_before, spec.grain, time), high)
     bounds = exp.select(exp.alias_(low, "lo"), exp.alias_(high, "hi")).from_("agg")
     span = exp.DateDiff(this=exp.column("hi", "b"), expression=exp.column("lo", "b"), unit=exp.var(spec.grain.upper()))
     capped = exp.Case(ifs=[exp.If(this=span > max_points, true=exp.Literal.number(max_points))], default=span)

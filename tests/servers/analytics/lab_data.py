@@ -26,9 +26,9 @@ MEASURES: list[tuple[Any, ...]] = [
     (10, "c", Decimal("20.00"), 2, D(2026, 1, 8), T(2026, 1, 8, 18, 45), True, "x", None),
 ]
 
-# 70 days of a metric with a weekly pattern; 2026-01-20 has no rows, 2026-02-20 is a spike.
+# 70 days of a metric with a weekly pattern; 2026-02-03 has no rows, 2026-02-20 is a spike.
 SERIES_START = D(2026, 1, 1)
-GAP_DAY = D(2026, 1, 20)
+GAP_DAY = D(2026, 2, 3)
 SPIKE_DAY = D(2026, 2, 20)
 SPIKE_VALUE = 500.0
 
