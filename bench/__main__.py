@@ -10,6 +10,8 @@ measured side by side, interleaved, with medians over repeats.
       same capped rows directly                               target <= 1.5x
   (c) a cached run_query round trip over stdio against a trivial echo tool on
       the bare SDK                                            target <= 1.5x
+  (d) analytics profile_table of ORDERS (all columns): one statement, against
+      DuckDB's own SUMMARIZE of the same table                target <= 0.5x
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import anyio
 
+from bench.analytics import profile_vs_summarize
 from bench.measure import (
     cached_query_vs_echo,
     cold_start_ratio,
@@ -46,6 +49,7 @@ def main() -> None:
         "cold_start": cold_start_ratio(warehouse, repeats=repeats),
         "large_query": anyio.run(large_query_vs_duckdb, demo, repeats),
         "cached_round_trip": anyio.run(cached_query_vs_echo, warehouse, calls),
+        "profile_table": anyio.run(profile_vs_summarize, demo, repeats),
     }
     failed = [name for name, r in results.items() if not r["pass"]]
     for name, r in results.items():

@@ -73,3 +73,18 @@ def test_inspector_over_streamable_http_with_a_token(demo_db: Path) -> None:
                       "--tool-arg", "table=ANALYTICS.SALES.ORDERS")
         assert called["structuredContent"]["name"] == "ORDERS"
         assert len(_run([f"{url}/mcp", *auth], "--method", "prompts/list")["prompts"]) == 1
+
+
+def test_inspector_calls_the_analytics_server_over_stdio(demo_db: Path) -> None:
+    command = serve_command("analytics")
+    target = [*command[:1], "-e", f"SNOWMCP_WAREHOUSE=duckdb://{demo_db}", *command[1:]]
+    tools = _run(target, "--method", "tools/list")["tools"]
+    assert {t["name"] for t in tools} == {"profile_table", "aggregate", "time_series", "detect_anomalies",
+                                          "compare_periods", "histogram", "value_counts", "correlations"}
+    found = _run(target, "--method", "tools/call", "--tool-name", "detect_anomalies",
+                 "--tool-arg", "table=ANALYTICS.SALES.ORDERS", "--tool-arg", "time_column=ORDER_DATE",
+                 "--tool-arg", 'metric={"fn": "sum", "column": "AMOUNT"}')
+    assert [a["time"] for a in found["structuredContent"]["anomalies"]] == ["2026-09-14"]
+    bad = _run(target, "--method", "tools/call", "--tool-name", "histogram",
+               "--tool-arg", "table=ANALYTICS.SALES.ORDERS", "--tool-arg", "column=STATUS", tool_error=True)
+    assert "needs a number column" in bad["content"][0]["text"]
