@@ -26,6 +26,10 @@ MEASURES: list[tuple[Any, ...]] = [
     (10, "c", Decimal("20.00"), 2, D(2026, 1, 8), T(2026, 1, 8, 18, 45), True, "x", None),
 ]
 
+# A table and column named to break out of string-built SQL.
+HOSTILE_TABLE = 'x"; DROP TABLE y; --'
+HOSTILE_COLUMN = "v'); DROP TABLE z; --"
+
 # 70 days of a metric with a weekly pattern; 2026-02-03 has no rows, 2026-02-20 is a spike.
 SERIES_START = D(2026, 1, 1)
 GAP_DAY = D(2026, 2, 3)
@@ -45,7 +49,7 @@ def series_rows() -> list[tuple[Any, ...]]:
 
 
 def statements(dialect: str) -> list[str]:
-    """DDL and inserts for LAB.LAB.{MEASURES, EMPTY, SINGLE, SERIES} in `dialect`."""
+    """DDL and inserts for LAB.LAB.{MEASURES, EMPTY, SINGLE, SERIES} and the hostile table, in `dialect`."""
     from sqlglot import exp
 
     def create(name: str, columns: tuple[str, ...], types: tuple[str, ...]) -> str:
@@ -57,10 +61,16 @@ def statements(dialect: str) -> list[str]:
         values = exp.values([tuple(exp.convert(v) for v in row) for row in rows])
         return exp.insert(values, f"LAB.LAB.{name}").sql(dialect=dialect)
 
+    hostile = exp.Create(kind="TABLE", this=exp.Schema(
+        this=exp.table_(HOSTILE_TABLE, db="LAB", catalog="LAB", quoted=True),
+        expressions=[exp.ColumnDef(this=exp.to_identifier(HOSTILE_COLUMN, quoted=True), kind=exp.DataType.build("INT"))]))
+    hostile_rows = exp.insert(exp.values([(exp.convert(1),), (exp.convert(-2),)]),
+                              exp.table_(HOSTILE_TABLE, db="LAB", catalog="LAB", quoted=True))
     series_columns, series_types = ("DAY", "TS", "V"), ("DATE", "TIMESTAMP", "DOUBLE")
     return [
         create("MEASURES", MEASURES_COLUMNS, MEASURES_TYPES), insert("MEASURES", MEASURES),
         create("EMPTY", MEASURES_COLUMNS, MEASURES_TYPES),
         create("SINGLE", MEASURES_COLUMNS, MEASURES_TYPES), insert("SINGLE", MEASURES[:1]),
         create("SERIES", series_columns, series_types), insert("SERIES", series_rows()),
+        hostile.sql(dialect=dialect), hostile_rows.sql(dialect=dialect),
     ]

@@ -76,3 +76,24 @@ async def test_correlations_match_statistics_correlation(lab: Client) -> None:
 ])
 async def test_bad_input_gets_a_clear_error(lab: Client, tool: str, arguments: dict, expected: str) -> None:
     assert expected in await call_error(lab, tool, {"table": TABLE, **arguments})
+
+
+async def test_hostile_table_and_column_names_stay_identifiers(lab: Client, dialect: str) -> None:
+    import sqlglot
+
+    from tests.servers.analytics.lab_data import HOSTILE_COLUMN, HOSTILE_TABLE
+
+    table = 'LAB.LAB."' + HOSTILE_TABLE.replace('"', '""') + '"'
+    metric = {"fn": "sum", "column": HOSTILE_COLUMN}
+    results = [
+        await call_ok(lab, "profile_table", {"table": table}),
+        await call_ok(lab, "aggregate", {"table": table, "metrics": [metric], "group_by": [HOSTILE_COLUMN],
+                                         "filters": [{"column": HOSTILE_COLUMN, "op": ">", "value": 0}]}),
+        await call_ok(lab, "histogram", {"table": table, "column": HOSTILE_COLUMN}),
+        await call_ok(lab, "value_counts", {"table": table, "column": HOSTILE_COLUMN}),
+    ]
+    assert results[0]["row_count"] == 2 and results[0]["columns"][0]["negatives"] == 1
+    assert results[1]["rows"] == [{HOSTILE_COLUMN: 1, f"sum_{HOSTILE_COLUMN}".lower(): 1}]
+    for result in results:
+        for sql in result["sql"]:
+            assert len(sqlglot.parse(sql, read=dialect)) == 1  # one statement, nothing smuggled in
