@@ -98,9 +98,3 @@ def table_expression(ref: TableRef) -> exp.Table:
 
     return exp.table_(ref.name, db=ref.schema, catalog=ref.database, quoted=True)
 
-
-def column_expression(name: str) -> exp.Column:
-    """The sqlglot node for a column, quoted."""
-    from sqlglot import exp
-
-    return exp.column(name, quoted=True)

@@ -133,16 +133,16 @@ def _mad(window: int) -> list[tuple[str, exp.Select]]:
             "rn",
         ),
     ).from_("seasoned")
-    p, h = exp.column, exp.column
+    col = exp.column
     history = (
-        exp.select(exp.alias_(p("bucket", "p"), "bucket"), exp.alias_(h("value", "h"), "past"))
+        exp.select(exp.alias_(col("bucket", "p"), "bucket"), exp.alias_(col("value", "h"), "past"))
         .from_(exp.alias_(exp.to_table("numbered"), "p", table=True))
         .join(
             exp.alias_(exp.to_table("numbered"), "h", table=True),
             on=exp.and_(
-                h("season", "h").eq(p("season", "p")),
-                h("rn", "h").between(p("rn", "p") - window, p("rn", "p") - 1),
-                exp.not_(h("value", "h").is_(exp.null())),
+                col("season", "h").eq(col("season", "p")),
+                col("rn", "h").between(col("rn", "p") - window, col("rn", "p") - 1),
+                exp.not_(col("value", "h").is_(exp.null())),
             ),
         )
     )

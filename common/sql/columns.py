@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from common.errors import InvalidArgument
 from common.warehouse.base import ColumnDescription, TableDescription
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 
 class ColumnKind(str, Enum):
@@ -112,3 +116,10 @@ class TableColumns:
         names = [c.name for c in self.all if kinds is None or c.kind in kinds]
         shown = ", ".join(names[:60])
         return (shown + (f" (and {len(names) - 60} more)" if len(names) > 60 else "")) or "none"
+
+
+def quoted(column: Column) -> exp.Column:
+    """The column as a quoted sqlglot identifier: the only way a column name reaches SQL."""
+    from sqlglot import exp
+
+    return exp.column(column.name, quoted=True)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from common.errors import InvalidArgument
-from common.sql.columns import Column, ColumnKind, TableColumns
+from common.sql.columns import Column, ColumnKind, TableColumns, quoted
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -202,8 +202,3 @@ def parse_instant(text: str | dt.date, what: str) -> dt.datetime:
 def _is_midnight(value: dt.datetime) -> bool:
     return value.time() == dt.time() and value.tzinfo is None
 
-
-def quoted(column: Column) -> exp.Column:
-    from sqlglot import exp
-
-    return exp.column(column.name, quoted=True)

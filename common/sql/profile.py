@@ -17,8 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from common.sql.columns import Column, ColumnKind
-from common.sql.metrics import quoted
+from common.sql.columns import Column, ColumnKind, quoted
 
 if TYPE_CHECKING:
     from sqlglot import exp

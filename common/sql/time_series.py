@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from common.errors import InvalidArgument
-from common.sql.columns import Column, ColumnKind, TableColumns
-from common.sql.metrics import Filter, Metric, all_of, filter_condition, literal, metric_expression, parse_instant, quoted
+from common.sql.columns import Column, ColumnKind, TableColumns, quoted
+from common.sql.metrics import Filter, Metric, all_of, filter_condition, literal, metric_expression, parse_instant
 
 if TYPE_CHECKING:
     from sqlglot import exp

@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import InvalidArgument
 from common.identifiers import table_expression
-from common.sql.columns import Column, TableColumns
-from common.sql.metrics import Filter, Metric, all_of, filter_condition, literal, metric_expression, parse_instant, quoted
+from common.sql.columns import Column, TableColumns, quoted
+from common.sql.metrics import Filter, Metric, all_of, filter_condition, literal, metric_expression, parse_instant
 
 if TYPE_CHECKING:
     from sqlglot import exp

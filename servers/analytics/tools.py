@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
@@ -13,7 +13,7 @@ from common.results import QueryResult
 from common.runtime import ServerRuntime
 from common.sql.anomaly import Method, Seasonality, anomaly_query
 from common.sql.columns import ColumnKind, TableColumns
-from common.sql.metrics import Filter, Filters, Metric, Metrics
+from common.sql.metrics import Filters, Metric, Metrics
 from common.sql.profile import profile_statements
 from common.sql.time_series import Grain, SeriesSpec, series_query
 from common.toolkit import Toolset

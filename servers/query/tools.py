@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import Field
 
 from common.errors import InvalidArgument
-from common.identifiers import column_expression, resolve_table, table_expression
+from common.identifiers import resolve_table, table_expression
 from common.results import QueryResult
 from common.runtime import ServerRuntime
+from common.sql.columns import TableColumns, quoted
 from common.toolkit import Toolset
 from common.warehouse.base import TableDescription
 from servers.query.models import DatabaseList, QueryPlan, SampleRows, SchemaList, SqlVerdict, TableList
-
-if TYPE_CHECKING:
-    from sqlglot import exp
 
 TableName = Annotated[
     str,
@@ -75,9 +73,10 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         from sqlglot import exp
 
         description = await runtime.catalog(lambda w: resolve_table(w, table))
-        selected = _pick_columns(description, columns)
-        query = exp.select(*selected).from_(table_expression(description.ref)).limit(limit)
         warehouse = await runtime.warehouse()
+        known = TableColumns(description, warehouse.dialect)
+        picked = known.get_many(columns) if columns else known.all
+        query = exp.select(*[quoted(c) for c in picked]).from_(table_expression(description.ref)).limit(limit)
         result = await runtime.query(query.sql(dialect=warehouse.dialect), tool="sample_rows", max_rows=limit)
         return SampleRows(table=str(description.ref), **result.model_dump())
 
@@ -142,21 +141,6 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         )
 
     return tools
-
-
-def _pick_columns(description: TableDescription, columns: list[str] | None) -> list[exp.Column]:
-    known = {c.name: c.name for c in description.columns}
-    known_ci = {c.name.lower(): c.name for c in description.columns}
-    if not columns:
-        return [column_expression(c.name) for c in description.columns]
-    picked = []
-    for name in columns:
-        actual = known.get(name) or known_ci.get(name.lower())
-        if actual is None:
-            available = ", ".join(list(known)[:50])
-            raise InvalidArgument(f"column {name!r} is not in {description.name}", hint=f"Columns: {available}.")
-        picked.append(column_expression(actual))
-    return picked
 
 
 def _plan_text(result: QueryResult) -> str:

@@ -89,7 +89,7 @@ async def test_sample_rows_returns_the_requested_columns(query_client: Client) -
 
 async def test_sample_rows_names_unknown_columns(query_client: Client) -> None:
     text = await call_error(query_client, "sample_rows", {"table": "SALES.ORDERS", "columns": ["NOPE"]})
-    assert "'NOPE' is not in ORDERS" in text and "ORDER_ID" in text
+    assert "'NOPE' is not a column of ANALYTICS.SALES.ORDERS" in text and "ORDER_ID" in text
 
 
 async def test_sample_rows_validates_the_limit(query_client: Client) -> None:
