@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, Field
+
+from common.sql.profile_result import ColumnProfile, ValueCount
 
 
 class Provenance(BaseModel):
@@ -15,53 +17,11 @@ class Provenance(BaseModel):
     cached: bool = Field(False, description="True when every statement was served from the result cache.")
 
 
-class ValueCount(BaseModel):
-    value: Any = Field(description="The value (as text in profiles).")
-    count: int
-    percent: float | None = Field(None, description="Share of the non-null rows, in percent.")
-
-
 class Alert(BaseModel):
     column: str
     kind: Literal["all_null", "mostly_null", "constant", "unique", "near_unique", "high_cardinality", "skewed", "dominant_value",
                   "empty_strings", "negative_values"]
     message: str
-
-
-_ALWAYS_SENT = {"name", "type", "kind", "count", "nulls", "null_percent", "min", "max"}
-
-
-class ColumnProfile(BaseModel):
-    name: str
-    type: str
-    kind: str = Field(description="number, text, boolean, date, timestamp, time or other.")
-    count: int = Field(description="Non-null values.")
-    nulls: int
-    null_percent: float
-    distinct: int | None = Field(None, description="Distinct non-null values (approximate).")
-    min: Any = None
-    max: Any = None
-    mean: float | None = None
-    stddev: float | None = None
-    p01: float | None = None
-    p25: float | None = None
-    p50: float | None = None
-    p75: float | None = None
-    p99: float | None = None
-    zeros: int | None = None
-    negatives: int | None = None
-    min_length: int | None = None
-    max_length: int | None = None
-    avg_length: float | None = None
-    true_count: int | None = None
-    top_values: list[ValueCount] | None = Field(
-        None, description="Most frequent values with counts (text, boolean and date columns).")
-
-    @model_serializer(mode="wrap")
-    def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Statistics that don't apply to the column's kind are left out, not sent as nulls."""
-        data = handler(self)
-        return {k: v for k, v in data.items() if v is not None or k in _ALWAYS_SENT}
 
 
 class TableProfile(Provenance):

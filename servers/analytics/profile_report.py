@@ -1,14 +1,11 @@
-"""Reading a profile statement's result into column profiles, and the alerts worth raising."""
+"""The alerts worth raising about a column profile."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from common.results import QueryResult
-from common.sql.profile import QUANTILES, TOP_VALUE_KINDS, ProfileStatement
-from servers.analytics.models import Alert, ColumnProfile, ValueCount
+from servers.analytics.models import Alert, ColumnProfile
 
-_COUNTS = {"distinct", "zeros", "negatives", "true_count"}
 MOSTLY_NULL_PERCENT = 50.0
 UNIQUE_RATIO = 0.98  # approximate distinct counts err by a percent or two
 HIGH_CARDINALITY_RATIO = 0.5
@@ -16,51 +13,6 @@ HIGH_CARDINALITY_MIN = 100
 DOMINANT_SHARE = 0.9
 SKEW_THRESHOLD = 1.0  # |3 (mean - median) / stddev|, Pearson's second skewness coefficient
 RARE_NEGATIVE_SHARE = 0.01
-
-
-def read_profile(statement: ProfileStatement, result: QueryResult) -> tuple[int, list[ColumnProfile]]:
-    """The row count and one profile per column of `statement`, from its result rows."""
-    index = {column.name.lower(): i for i, column in enumerate(result.columns)}
-    first = result.rows[0]
-
-    def stat(position: int, name: str) -> Any:
-        at = index.get(f"c{position}_{name}")
-        return None if at is None else first[at]
-
-    row_count = int(first[index["row_count"]])
-    tops = _top_values(result, index)
-    profiles = []
-    for position, column in enumerate(statement.columns):
-        values = {name: stat(position, name) for name in statement.stats[position]}
-        if statement.quantile_list and values.get("quantiles") is not None:
-            values.update(zip(QUANTILES, values.pop("quantiles")))
-        values.pop("quantiles", None)
-        count = int(values.pop("count") or 0)
-        if count == 0:  # no values: nothing to report (fakesnow sends an epoch for MIN of no timestamps)
-            values = {k: (0 if k in _COUNTS else None) for k in values}
-        if values.get("distinct") is not None:  # an approximate count may overshoot
-            values["distinct"] = min(int(values["distinct"]), count)
-        nulls = row_count - count
-        top = None
-        if column.kind in TOP_VALUE_KINDS:
-            top = [ValueCount(value=v, count=n, percent=_percent(n, count)) for v, n in tops.get(position, [])]
-        profiles.append(ColumnProfile(
-            name=column.name, type=column.type, kind=column.kind.value, count=count, nulls=nulls,
-            null_percent=_percent(nulls, row_count) or 0.0, top_values=top,
-            **{k: _number(v) if k not in ("min", "max") else v for k, v in values.items()},
-        ))
-    return row_count, profiles
-
-
-def _top_values(result: QueryResult, index: dict[str, int]) -> dict[int, list[tuple[Any, int]]]:
-    if "top_col" not in index:
-        return {}
-    col, value, count = index["top_col"], index["top_value"], index["top_count"]
-    tops: dict[int, list[tuple[Any, int]]] = {}
-    for row in result.rows:
-        if row[col] is not None:
-            tops.setdefault(int(row[col]), []).append((row[value], int(row[count])))
-    return tops
 
 
 def alerts_for(row_count: int, profile: ColumnProfile) -> list[Alert]:
@@ -105,16 +57,3 @@ def alerts_for(row_count: int, profile: ColumnProfile) -> list[Alert]:
     if profile.kind == "text" and profile.min_length == 0:
         alert("empty_strings", "holds empty strings (distinct from NULL)")
     return found
-
-
-def _percent(part: int, whole: int) -> float | None:
-    return round(100.0 * part / whole, 4) if whole else None
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, str):  # a decimal too long for a double travels as text
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value

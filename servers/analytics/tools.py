@@ -23,7 +23,8 @@ from servers.analytics.models import (
     Anomalies, Anomaly, AggregateResult, Bin, Contributor, Correlation, Correlations, Histogram, PeriodComparison,
     PeriodValue, Point, TableProfile, TimeSeries, ValueCount, ValueCounts,
 )
-from servers.analytics.profile_report import alerts_for, read_profile
+from common.sql.profile_result import read_profile
+from servers.analytics.profile_report import alerts_for
 from servers.analytics.statements import OrderBy, Period
 
 if TYPE_CHECKING:
