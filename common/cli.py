@@ -84,6 +84,9 @@ def _demo(args: argparse.Namespace) -> None:
         build_demo_warehouse(path, force=args.force)
         how = "already there" if exists and not args.force else f"built in {time.perf_counter() - started:.1f} s"
         print(f"demo warehouse: {path} ({how})")
+        # The quality server ships suites for the demo; imported by name, like `serve`.
+        suites = importlib.import_module("servers.quality.demo").install_demo_suites(path.parent / "quality")
+        print(f"demo quality suites: {', '.join(str(s) for s in suites)}")
     else:
         from clients.tour import run_tour
 

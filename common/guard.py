@@ -236,3 +236,22 @@ def _short(exc: Exception) -> str:
         first = errors[0]
         return f"{first.get('description', 'syntax error')} at line {first.get('line')}, column {first.get('col')}"
     return str(exc).splitlines()[0][:200]
+
+
+def guard_condition(fragment: str, dialect: str, *, allow_functions: frozenset[str] = frozenset()) -> exp.Expression:
+    """A model- or user-written row condition (a suite's `filter`, an `expression` check), guarded.
+
+    The fragment is checked as the WHERE clause of `SELECT 1 FROM t WHERE (...)`;
+    anything that escapes the clause (a UNION, a second statement, a trailing
+    clause) changes the statement's shape and is refused. Returns the parsed condition."""
+    from sqlglot import exp
+
+    if not isinstance(fragment, str) or not fragment.strip():
+        raise SqlRefused("refused: the condition is empty")
+    verdict = guard_sql(f"SELECT 1 FROM _snowmcp_rows WHERE ({fragment})", dialect, allow_functions=allow_functions)
+    statement = _single_statement(verdict.sql or "", dialect)
+    clauses = {key for key, value in statement.args.items() if value}
+    if not isinstance(statement, exp.Select) or clauses - {"expressions", "from_", "where"}:
+        raise SqlRefused("refused: the condition must be one SQL boolean expression")
+    where = statement.args["where"].this
+    return where.this if isinstance(where, exp.Paren) else where

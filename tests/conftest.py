@@ -10,7 +10,8 @@ import pytest
 from mcp import Client
 
 from common.settings import Settings
-from tests.snowflake_fixtures import fakesnow_server, snowflake_home, snowflake_settings  # noqa: F401
+from tests import lab_data
+from tests.snowflake_fixtures import FakesnowServer, fakesnow_server, snowflake_home, snowflake_settings  # noqa: F401
 
 
 @pytest.fixture
@@ -65,3 +66,47 @@ async def query_client(backend: Backend) -> AsyncIterator[Client]:
 
     async with Client(build_server(backend.settings)) as client:
         yield client
+
+
+# -- the lab warehouse: small tables with known values (tests/lab_data.py) --------------------------
+
+
+@pytest.fixture(scope="session")
+def lab_duckdb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import duckdb
+
+    path = tmp_path_factory.mktemp("lab") / "LAB.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA LAB")
+        for sql in lab_data.statements("duckdb"):
+            con.execute(sql)
+    return path
+
+
+def seed_lab(server: FakesnowServer) -> None:
+    import snowflake.connector
+
+    with snowflake.connector.connect(**server.connect_params(), network_timeout=10, login_timeout=10) as con:
+        cursor = con.cursor()
+        cursor.execute("SHOW DATABASES")
+        if any(row[1] == "LAB" for row in cursor.fetchall()):
+            return
+        cursor.execute("CREATE DATABASE LAB")
+        cursor.execute("CREATE SCHEMA LAB.LAB")
+        for sql in lab_data.statements("snowflake"):
+            cursor.execute(sql)
+
+
+@pytest.fixture(params=["duckdb", "snowflake"])
+def lab_settings(request: pytest.FixtureRequest, lab_duckdb: Path, tmp_path: Path) -> Settings:
+    if request.param == "duckdb":
+        return Settings(warehouse=f"duckdb://{lab_duckdb}", state_dir=tmp_path / "state")
+    seed_lab(request.getfixturevalue("fakesnow_server"))
+    settings: Settings = request.getfixturevalue("snowflake_settings")
+    return settings.model_copy(update={"snowflake_database": "LAB"})
+
+
+@pytest.fixture
+def dialect(lab_settings: Settings) -> str:
+    """The SQL dialect of the lab warehouse under test."""
+    return "snowflake" if lab_settings.warehouse.startswith("snowflake") else "duckdb"

@@ -39,6 +39,7 @@ class SeriesSpec:
     filters: tuple[Filter, ...] = ()
     start: str | None = None
     end: str | None = None
+    conditions: tuple[exp.Expression, ...] = ()  # already-guarded row conditions (a quality suite's filter)
 
     def time(self) -> Column:
         column = self.columns.get(self.time_column, role="time_column")
@@ -63,7 +64,7 @@ class SeriesSpec:
         """The WHERE conditions: filters, a non-null time, and the [start, end) range."""
         from sqlglot import exp
 
-        conditions = [filter_condition(f, self.columns) for f in self.filters]
+        conditions = [filter_condition(f, self.columns) for f in self.filters] + list(self.conditions)
         conditions.append(exp.not_(quoted(time).is_(exp.null())))
         start, end = self.bounds()
         if start:

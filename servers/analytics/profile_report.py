@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from servers.analytics.models import Alert, ColumnProfile
 
 MOSTLY_NULL_PERCENT = 50.0

@@ -6,7 +6,7 @@ import math
 import statistics
 from typing import Any
 
-from tests.servers.analytics.lab_data import MEASURES, MEASURES_COLUMNS
+from tests.lab_data import MEASURES, MEASURES_COLUMNS
 
 
 def column(name: str, rows: list[tuple[Any, ...]] = MEASURES) -> list[Any]:

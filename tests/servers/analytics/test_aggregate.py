@@ -9,7 +9,7 @@ import pytest
 from mcp import Client
 
 from tests.helpers import call_error, call_ok
-from tests.servers.analytics.lab_data import MEASURES, MEASURES_COLUMNS
+from tests.lab_data import MEASURES, MEASURES_COLUMNS
 from tests.servers.analytics.reference import approx, quantile_cont
 
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,7 @@ import pytest
 from mcp import Client
 
 from tests.helpers import call_error, call_ok
-from tests.servers.analytics.lab_data import MEASURES
+from tests.lab_data import MEASURES
 from tests.servers.analytics.reference import approx, column, present
 
 pytestmark = pytest.mark.anyio
@@ -81,7 +81,7 @@ async def test_bad_input_gets_a_clear_error(lab: Client, tool: str, arguments: d
 async def test_hostile_table_and_column_names_stay_identifiers(lab: Client, dialect: str) -> None:
     import sqlglot
 
-    from tests.servers.analytics.lab_data import HOSTILE_COLUMN, HOSTILE_TABLE
+    from tests.lab_data import HOSTILE_COLUMN, HOSTILE_TABLE
 
     table = 'LAB.LAB."' + HOSTILE_TABLE.replace('"', '""') + '"'
     metric = {"fn": "sum", "column": HOSTILE_COLUMN}

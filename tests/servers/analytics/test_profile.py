@@ -8,7 +8,7 @@ import pytest
 from mcp import Client
 
 from tests.helpers import call_error, call_ok
-from tests.servers.analytics.lab_data import MEASURES
+from tests.lab_data import MEASURES
 from tests.servers.analytics.reference import approx, column, present, quantile_cont, stddev
 
 pytestmark = pytest.mark.anyio

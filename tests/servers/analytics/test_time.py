@@ -9,7 +9,7 @@ import pytest
 from mcp import Client
 
 from tests.helpers import call_error, call_ok
-from tests.servers.analytics.lab_data import GAP_DAY, MEASURES, MEASURES_COLUMNS, SPIKE_DAY, SPIKE_VALUE, series_rows
+from tests.lab_data import GAP_DAY, MEASURES, MEASURES_COLUMNS, SPIKE_DAY, SPIKE_VALUE, series_rows
 from tests.servers.analytics.reference import approx
 
 pytestmark = pytest.mark.anyio

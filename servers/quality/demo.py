@@ -1,0 +1,20 @@
+"""The demo warehouse's quality suites: shipped in `demo_suites/`, installed by `snowmcp demo init`."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+SUITES = Path(__file__).with_name("demo_suites")
+
+
+def install_demo_suites(target: Path) -> list[Path]:
+    """Copy the demo suites into `target` (kept if a user edited them) and return their paths."""
+    target.mkdir(parents=True, exist_ok=True)
+    installed = []
+    for suite in sorted(SUITES.glob("*.yml")):
+        destination = target / suite.name
+        if not destination.exists():
+            shutil.copyfile(suite, destination)
+        installed.append(destination)
+    return installed

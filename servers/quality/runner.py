@@ -1,0 +1,287 @@
+"""Running a suite: one batched scan for every aggregate check, a few statements for the rest.
+
+Order of work: resolve the table (and any table a check refers to), guard the
+suite's filter and SQL fragments, compile every check, send the batch
+statement and each standalone statement (reporting progress per statement),
+judge each check, then store the run. A check that cannot compile or whose
+statement fails becomes an `error` result; the others still run and are
+stored. If the batch itself fails, its checks are measured one by one so a
+single bad check cannot take the rest down with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from common.errors import SnowmcpError
+from common.identifiers import resolve_table
+from common.runtime import ServerRuntime
+from common.sql.columns import TableColumns
+from servers.quality.compile import CompiledCheck, Measured, Outcome, Scope, compile_check
+from servers.quality.history import HistoryStore, RunRecord
+from servers.quality.models import CheckResult, HistoryInfo, RunResult, Statement
+from servers.quality.suite import DeclaredCheck, Suite
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+log = logging.getLogger("snowmcp.quality")
+Progress = Callable[[float, float, str], Awaitable[None]]
+HISTORY_NOTE = ("The warehouse is opened read-only, so history is kept in the local state file "
+                "(SNOWMCP_STATE_DIR/quality/history.duckdb).")
+_SEVERITY_ORDER = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
+
+
+@dataclass
+class Plan:
+    """A suite compiled against its table: what will be sent, and what could not be compiled."""
+
+    scope: Scope
+    compiled: list[CompiledCheck]
+    errors: dict[int, str]  # check index -> why it cannot run
+    batch: exp.Select | None
+    standalone: list[CompiledCheck] = field(default_factory=list)
+
+    def render(self, query: exp.Expression) -> str:
+        return query.sql(dialect=self.scope.dialect)
+
+    def check_sql(self, compiled: CompiledCheck) -> str | None:
+        """A statement that measures this check alone."""
+        from sqlglot import exp
+
+        if compiled.query is not None and not compiled.aggregates:
+            return self.render(compiled.query)
+        if compiled.aggregates:
+            alone = exp.select(*[exp.alias_(e, k) for k, e in compiled.aggregates.items()]).from_(
+                self.scope.table()).where(self.scope.where())
+            return self.render(alone)
+        return None
+
+
+def check_id(table: str, check: DeclaredCheck) -> str:
+    """A stable key for a check across runs (history of anomalies is looked up by it)."""
+    columns = getattr(check.params, "columns", None)
+    target = ",".join(columns) if columns else (check.column or "")
+    return f"{table}|{check.type}|{target}|{check.params.name or ''}"
+
+
+class QualityRunner:
+    def __init__(self, runtime: ServerRuntime, store: HistoryStore) -> None:
+        self.runtime = runtime
+        self.store = store
+
+    async def plan(self, suite: Suite) -> Plan:
+        from common.guard import guard_condition, guard_sql
+
+        warehouse = await self.runtime.warehouse()
+        dialect, allow = warehouse.dialect, self.runtime.settings.allow_functions
+        description = await self.runtime.catalog(lambda w: resolve_table(w, suite.table))
+        condition = guard_condition(suite.filter, dialect, allow_functions=allow) if suite.filter else None
+        errors: dict[int, str] = {}
+        others: dict[str, tuple[Any, TableColumns]] = {}
+        for check in suite.checks:
+            other = getattr(check.params, "to", None)
+            if other is None or other in others:
+                continue
+            try:
+                found = await self.runtime.catalog(lambda w, name=other: resolve_table(w, name))
+                others[other] = (found, TableColumns(found, dialect))
+            except SnowmcpError as exc:
+                errors[check.index] = str(exc)
+        scope = Scope(
+            description=description, columns=TableColumns(description, dialect), dialect=dialect, condition=condition,
+            guard_condition=lambda sql: guard_condition(sql, dialect, allow_functions=allow),
+            guard_query=lambda sql: guard_sql(sql, dialect, allow_functions=allow).sql or "",
+            others=others,
+        )
+        compiled: list[CompiledCheck] = []
+        for check in suite.checks:
+            if check.index in errors:
+                continue
+            try:
+                compiled.append(compile_check(check, scope))
+            except SnowmcpError as exc:
+                errors[check.index] = str(exc)
+        return Plan(scope, compiled, errors, _batch(scope, compiled), [c for c in compiled if c.query is not None])
+
+    async def run(self, suite: Suite, *, suite_name: str | None, progress: Progress) -> RunResult:
+        started = dt.datetime.now(dt.timezone.utc)
+        clock = time.perf_counter()
+        plan = await self.plan(suite)
+        table = str(plan.scope.description.ref)
+        warehouse = await self.runtime.warehouse()
+        as_of = suite.as_of or started
+        total_steps = float((1 if plan.batch is not None else 0) + len(plan.standalone) + 1)
+        step = 0
+        statements: list[Statement] = []
+        measured: dict[int, dict[str, Any]] = {c.check.index: {} for c in plan.compiled}
+        durations: dict[int, float] = {}
+        errors = dict(plan.errors)
+        rows_in_scope: int | None = None
+
+        if plan.batch is not None:
+            rows_in_scope = await self._run_batch(plan, measured, durations, errors, statements)
+            step += 1
+            await progress(step, total_steps, "aggregate checks measured in one scan")
+        for compiled in plan.standalone:
+            index = compiled.check.index
+            if index in errors:
+                continue
+            sql = plan.render(compiled.query)  # type: ignore[arg-type]
+            try:
+                row, duration = await self._first_row(sql)
+                statements.append(Statement(sql=sql, checks=[compiled.check.name], duration_ms=duration))
+                measured[index].update(row)
+                durations[index] = durations.get(index, 0.0) + duration
+            except SnowmcpError as exc:
+                errors[index] = str(exc)
+            step += 1
+            await progress(step, total_steps, f"{compiled.check.name} measured")
+
+        history = await self._history(warehouse.identity, table, plan.compiled)
+        results: list[CheckResult] = []
+        by_index = {c.check.index: c for c in plan.compiled}
+        for check in suite.checks:
+            compiled = by_index.get(check.index)
+            if check.index in errors or compiled is None:
+                outcome = Outcome("error", message=errors.get(check.index, "could not compile"))
+            else:
+                outcome = self._judge(compiled, measured[check.index], rows_in_scope, as_of, plan, history)
+            results.append(CheckResult(
+                check=check.name, type=check.type, column=check.column, status=outcome.status,
+                severity=check.params.severity, observed_value=outcome.observed_value, threshold=outcome.threshold,
+                unexpected_count=outcome.unexpected_count, unexpected_percent=outcome.unexpected_percent,
+                rows_tested=outcome.rows_tested, message=outcome.message,
+                sql=plan.check_sql(compiled) if compiled else None, duration_ms=durations.get(check.index)))
+        totals = {status: sum(1 for r in results if r.status == status) for status in ("pass", "warn", "fail", "error")}
+        run = RunRecord(run_id=uuid.uuid4().hex, warehouse=warehouse.identity, table_name=table, suite_name=suite_name,
+                        started_at=started, finished_at=dt.datetime.now(dt.timezone.utc), as_of=as_of, totals=totals)
+        saved = await self._save(run, suite, results, plan, history)
+        await progress(total_steps, total_steps, "results stored" if saved.saved else "results not stored")
+        worst = max((r.status for r in results), key=_SEVERITY_ORDER.__getitem__, default="pass")
+        return RunResult(run_id=run.run_id, table=table, status=worst, totals=totals, results=results,
+                         statements=statements, as_of=as_of.isoformat(), started_at=started.isoformat(),
+                         elapsed_ms=round((time.perf_counter() - clock) * 1000, 3), history=saved)
+
+    # -- measuring ----------------------------------------------------------
+
+    async def _first_row(self, sql: str) -> tuple[dict[str, Any], float]:
+        result = await self.runtime.query(sql, tool="run_checks", max_rows=1, use_cache=False)
+        row = result.rows[0] if result.rows else [None] * len(result.columns)
+        values = {c.name.lower(): v for c, v in zip(result.columns, row)}
+        if row:
+            values.setdefault("value", row[0])  # a custom metric's first column
+        return values, result.elapsed_ms
+
+    async def _run_batch(self, plan: Plan, measured: dict[int, dict[str, Any]], durations: dict[int, float],
+                         errors: dict[int, str], statements: list[Statement]) -> int | None:
+        batched = [c for c in plan.compiled if c.aggregates and c.check.index not in errors]
+        sql = plan.render(plan.batch)  # type: ignore[arg-type]
+        try:
+            row, duration = await self._first_row(sql)
+        except SnowmcpError as exc:
+            log.info("batch failed (%s); measuring its checks one by one", type(exc).__name__)
+            return await self._run_one_by_one(plan, batched, measured, durations, errors, statements)
+        statements.append(Statement(sql=sql, checks=[c.check.name for c in batched], duration_ms=duration))
+        for compiled in batched:
+            index = compiled.check.index
+            measured[index].update({key: row.get(f"c{index}_{key}") for key in compiled.aggregates})
+            durations[index] = duration
+        return _int(row.get("rows_in_scope"))
+
+    async def _run_one_by_one(self, plan: Plan, batched: list[CompiledCheck], measured: dict[int, dict[str, Any]],
+                              durations: dict[int, float], errors: dict[int, str],
+                              statements: list[Statement]) -> int | None:
+        rows: int | None = None
+        for compiled in batched:
+            index = compiled.check.index
+            sql = plan.render(_batch(plan.scope, [compiled]))  # type: ignore[arg-type]
+            try:
+                row, duration = await self._first_row(sql)
+            except SnowmcpError as exc:
+                errors[index] = str(exc)
+                continue
+            statements.append(Statement(sql=sql, checks=[compiled.check.name], duration_ms=duration))
+            measured[index].update({key: row.get(f"c{index}_{key}") for key in compiled.aggregates})
+            durations[index] = duration
+            rows = _int(row.get("rows_in_scope"))
+        return rows
+
+    def _judge(self, compiled: CompiledCheck, values: dict[str, Any], rows: int | None, as_of: dt.datetime,
+               plan: Plan, history: dict[str, Any]) -> Outcome:
+        table = str(plan.scope.description.ref)
+        measured = Measured(values=values, rows=rows, as_of=as_of, description=plan.scope.description,
+                            history=history["observed"].get(check_id(table, compiled.check), []),
+                            snapshot=history["snapshot"])
+        try:
+            return compiled.evaluate(measured)
+        except SnowmcpError as exc:
+            return Outcome("error", message=str(exc))
+        except (KeyError, TypeError, ValueError) as exc:
+            log.exception("judging %s failed", compiled.check.name)
+            return Outcome("error", message=f"could not judge the measurement: {type(exc).__name__}")
+
+    # -- history ------------------------------------------------------------
+
+    async def _history(self, warehouse: str, table: str, compiled: list[CompiledCheck]) -> dict[str, Any]:
+        anomaly = [c for c in compiled if c.check.type in ("volume_anomaly", "metric_anomaly")]
+        wants_snapshot = any(c.check.type == "schema_change" for c in compiled)
+        try:
+            windows = [getattr(c.check.params, "window", 0) for c in anomaly]
+            observed = await self.store.observed_history(
+                warehouse, [check_id(table, c.check) for c in anomaly], max(windows, default=0))
+            snapshot = await self.store.last_snapshot(warehouse, table) if wants_snapshot else None
+        except (OSError, SnowmcpError) as exc:
+            log.warning("could not read the quality history: %s", exc)
+            observed, snapshot = {}, None
+        return {"observed": observed, "snapshot": snapshot[1] if snapshot else None}
+
+    async def _save(self, run: RunRecord, suite: Suite, results: list[CheckResult], plan: Plan,
+                    history: dict[str, Any]) -> HistoryInfo:
+        by_index = {c.check.index: c for c in plan.compiled}
+        rows = []
+        for check, result in zip(suite.checks, results):
+            compiled = by_index.get(check.index)
+            observed = result.observed_value
+            numeric = isinstance(observed, (int, float)) and not isinstance(observed, bool)
+            rows.append({
+                "run_id": run.run_id, "warehouse": run.warehouse, "table_name": run.table_name,
+                "check_id": check_id(run.table_name, check), "check_name": result.check, "check_type": result.type,
+                "column_name": result.column, "status": result.status, "observed": float(observed) if numeric else None,
+                "observed_text": None if numeric or observed is None else str(observed),
+                "unexpected_count": result.unexpected_count, "unexpected_percent": result.unexpected_percent,
+                "rows_tested": result.rows_tested, "threshold": result.threshold, "message": result.message,
+                "sql": result.sql, "duration_ms": result.duration_ms, "severity": result.severity,
+                "failed_rows_sql": plan.render(compiled.failed_rows) if compiled and compiled.failed_rows else None,
+                "checked_at": run.finished_at,
+            })
+        snapshot = {c.name: c.type for c in plan.scope.description.columns}
+        try:
+            self.store.prepare()
+            await self.store.save_run(run, rows, snapshot)
+        except OSError as exc:
+            log.warning("could not store the quality run: %s", exc)
+            return HistoryInfo(location=self.store.location, saved=False, note=HISTORY_NOTE, error=str(exc))
+        return HistoryInfo(location=self.store.location, saved=True, note=HISTORY_NOTE)
+
+
+def _batch(scope: Scope, compiled: list[CompiledCheck]) -> exp.Select | None:
+    """One SELECT over the table measuring every aggregate of every check given (`c{index}_{key}`)."""
+    from sqlglot import exp
+
+    selections = [exp.alias_(expression, f"c{c.check.index}_{key}")
+                  for c in compiled for key, expression in c.aggregates.items()]
+    if not selections:
+        return None
+    return exp.select(exp.alias_(exp.Count(this=exp.Star()), "rows_in_scope"), *selections).from_(
+        scope.table()).where(scope.where())
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,167 @@
+"""The quality server's tools: declare checks, run them in the warehouse, keep and read their history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from common.durations import parse_since
+from common.errors import InvalidArgument
+from common.identifiers import resolve_table
+from common.runtime import ServerRuntime
+from common.toolkit import Toolset
+from servers.quality.check_types import CHECK_TYPES
+from servers.quality.history import HistoryStore
+from servers.quality.models import (
+    CheckHistory, CheckTypeInfo, CheckTypeList, CompiledCheckInfo, FailedRows, RunResult, SchemaDiff, SuggestedSuite,
+    SuiteValidation,
+)
+from servers.quality.runner import QualityRunner
+from servers.quality.suggest import suggest_suite
+from servers.quality.suite import SCHEMA_PATH, Suite, inline_suite, load_suite_file, parse_suite
+from servers.quality.thresholds import __doc__ as THRESHOLDS_DOC
+
+SuiteText = Annotated[str | None, Field(description="A suite in YAML: table, optional filter, checks and columns "
+                                                     "(see list_check_types).")]
+TableName = Annotated[str | None, Field(description="Table as DATABASE.SCHEMA.TABLE.")]
+
+
+def build_tools(runtime: ServerRuntime, store: HistoryStore) -> Toolset:
+    tools = Toolset("quality")
+    runner = QualityRunner(runtime, store)
+    read_only = dict(read_only=True, idempotent=True, open_world=False)
+
+    def load(suite: str | None, suite_path: str | None, table: str | None,
+             checks: list[dict[str, Any]] | None) -> Suite:
+        given = [name for name, value in (("suite", suite), ("suite_path", suite_path), ("checks", checks)) if value]
+        if len(given) != 1:
+            raise InvalidArgument("pass exactly one of suite (YAML text), suite_path, or table with checks",
+                                  hint="e.g. table='ANALYTICS.SALES.ORDERS', checks=[{'row_count': {'min': 1}}]")
+        if checks:
+            if not table:
+                raise InvalidArgument("inline checks need `table`")
+            return inline_suite(table, checks)
+        if table:
+            raise InvalidArgument("`table` goes with `checks`; a suite names its own table")
+        return parse_suite(suite if suite else load_suite_file(suite_path or ""))
+
+    @tools.tool(title="List check types", **read_only)
+    async def list_check_types() -> CheckTypeList:
+        """Every data-quality check type a suite can declare, with its parameters and a YAML example.
+        Read this before writing a suite for validate_suite or run_checks."""
+        import yaml
+
+        types = [CheckTypeInfo(type=name, summary=t.summary, needs_column=t.needs_column,
+                               parameters=t.model.model_json_schema(by_alias=False),
+                               example=yaml.safe_dump([t.example], default_flow_style=True, sort_keys=False).strip())
+                 for name, t in CHECK_TYPES.items()]
+        return CheckTypeList(types=types, suite_schema=str(SCHEMA_PATH.name), thresholds=" ".join(THRESHOLDS_DOC.split()))
+
+    @tools.tool(title="Validate suite", **read_only)
+    async def validate_suite(suite: Annotated[str, Field(description="The suite, in YAML.")]) -> SuiteValidation:
+        """Parse and compile a suite without running it: whether each check is valid, and the SQL
+        run_checks would send (aggregate checks share one batched statement)."""
+        parsed = parse_suite(suite)
+        plan = await runner.plan(parsed)
+        by_index = {c.check.index: c for c in plan.compiled}
+        infos = [
+            CompiledCheckInfo(check=check.name, type=check.type, column=check.column, line=check.line,
+                              batched=bool(by_index.get(check.index) and by_index[check.index].aggregates),
+                              sql=plan.check_sql(by_index[check.index]) if check.index in by_index else None,
+                              error=plan.errors.get(check.index))
+            for check in parsed.checks
+        ]
+        statements = ([plan.render(plan.batch)] if plan.batch is not None else []) + [
+            plan.render(c.query) for c in plan.standalone if c.query is not None]
+        return SuiteValidation(table=str(plan.scope.description.ref), valid=not plan.errors, checks=infos,
+                               statements=statements)
+
+    @tools.tool(title="Run checks", read_only=False, destructive=False, idempotent=False, open_world=False)
+    async def run_checks(
+        ctx: Context,
+        suite: SuiteText = None,
+        suite_path: Annotated[str | None, Field(description="Path of a YAML suite file on the server's machine.")] = None,
+        table: TableName = None,
+        checks: Annotated[list[dict[str, Any]] | None, Field(
+            description='Inline checks for `table`, as in a suite\'s checks list, e.g. [{"missing": {"column": '
+                        '"ORDER_ID", "max": 0}}, {"row_count": {"min": 1000}}].')] = None,
+    ) -> RunResult:
+        """Run data-quality checks in the warehouse and store the results (history for trends and
+        anomaly checks). Pass a suite (YAML text), a suite_path, or a table with inline checks. All
+        aggregate checks on the table run in one scan. Each result has status pass/warn/fail/error,
+        the observed value, the threshold, unexpected rows and the SQL; get_failed_rows shows
+        offending rows."""
+        parsed = load(suite, suite_path, table, checks)
+
+        async def progress(done: float, total: float, message: str) -> None:
+            await ctx.report_progress(done, total, message)
+
+        return await runner.run(parsed, suite_name=suite_path, progress=progress)
+
+    @tools.tool(title="Get failed rows", **read_only)
+    async def get_failed_rows(
+        run_id: Annotated[str, Field(description="The run_id from run_checks.")],
+        check: Annotated[str, Field(description="The check's name as the run reported it, e.g. missing(ORDER_ID).")],
+        limit: Annotated[int, Field(ge=1, le=1_000, description="How many rows to show.")] = 20,
+    ) -> FailedRows:
+        """Sample the rows that failed a row-level check of a stored run, and the SQL that finds them all.
+        The rows are read now, so they reflect the table's current contents."""
+        stored = await store.result(run_id, check)
+        sql = stored["failed_rows_sql"]
+        if not sql:
+            raise InvalidArgument(f"{check} ({stored['check_type']}) does not test rows, so it has no failed rows",
+                                  hint="Row checks: missing, duplicate, accepted_values, invalid_values, regex, "
+                                       "value_range, length_range, relationships, expression, failed_rows.")
+        result = await runtime.query(sql, tool="get_failed_rows", max_rows=limit, use_cache=False)
+        return FailedRows(run_id=run_id, check=check, sql=sql, columns=[c.name for c in result.columns],
+                          rows=result.rows, truncated=result.truncated)
+
+    @tools.tool(title="Check history", **read_only)
+    async def check_history(
+        table: TableName = None,
+        check: Annotated[str | None, Field(description="Only this check (by name).")] = None,
+        since: Annotated[str | None, Field(description='A duration ("7d", "24h") or an ISO date-time.')] = None,
+        limit: Annotated[int, Field(ge=1, le=5_000, description="Most results, newest first.")] = 200,
+    ) -> CheckHistory:
+        """Stored check results over time (newest first), to see trends and when a check started failing."""
+        warehouse = await runtime.warehouse()
+        name = str((await runtime.catalog(lambda w: resolve_table(w, table))).ref) if table else None
+        start = parse_since(since, dt.datetime.now(dt.timezone.utc)) if since else None
+        rows = await store.results(warehouse.identity, table_name=name, check=check, since=start, limit=limit)
+        for row in rows:
+            for key in ("checked_at",):
+                row[key] = row[key].astimezone(dt.timezone.utc).isoformat() if row[key] else None
+            row.pop("warehouse", None)
+            row.pop("failed_rows_sql", None)
+        return CheckHistory(results=rows, location=store.location)
+
+    @tools.tool(title="Schema diff", **read_only)
+    async def schema_diff(table: Annotated[str, Field(description="Table as DATABASE.SCHEMA.TABLE.")]) -> SchemaDiff:
+        """Columns added, dropped or retyped since the last stored snapshot (taken by each run_checks)."""
+        from servers.quality.compile import schema_changes
+
+        warehouse = await runtime.warehouse()
+        description = await runtime.catalog(lambda w: resolve_table(w, table))
+        snapshot = await store.last_snapshot(warehouse.identity, str(description.ref))
+        if snapshot is None:
+            return SchemaDiff(table=str(description.ref), snapshot_taken_at=None, added=[], dropped=[], changed=[],
+                              message="no snapshot stored yet: run_checks on this table stores one")
+        taken_at, before = snapshot
+        changes = schema_changes(before, {c.name: c.type for c in description.columns})
+        grouped: dict[str, list[str]] = {"added": [], "dropped": [], "type_changed": []}
+        for kind, text in changes:
+            grouped[kind].append(text)
+        return SchemaDiff(table=str(description.ref), snapshot_taken_at=taken_at.astimezone(dt.timezone.utc).isoformat(),
+                          added=grouped["added"], dropped=grouped["dropped"], changed=grouped["type_changed"],
+                          message=f"{len(changes)} change(s)" if changes else "no change")
+
+    @tools.tool(title="Suggest checks", **read_only)
+    async def suggest_checks(table: Annotated[str, Field(description="Table as DATABASE.SCHEMA.TABLE.")]) -> SuggestedSuite:
+        """Propose a YAML suite for a table from a one-pass profile of its data: keys, nulls, allowed values,
+        ranges, freshness. Review and edit it, then validate_suite / run_checks; nothing is run or saved here."""
+        return await suggest_suite(runtime, table)
+
+    return tools
