@@ -146,12 +146,13 @@ def _rows_check(check: DeclaredCheck, unexpected: exp.Expression, tested: exp.Ex
     return CompiledCheck(check, evaluate, {"unexpected": unexpected, "tested": tested}, failed_rows=failed_rows)
 
 
-def _bounded_value(check: DeclaredCheck, value: exp.Expression, *, query: exp.Select | None = None) -> CompiledCheck:
+def _bounded_value(check: DeclaredCheck, value: exp.Expression, *, query: exp.Select | None = None,
+                   key: str = "value") -> CompiledCheck:
     params = check.params
     assert isinstance(params, types.Bounds)
 
     def evaluate(measured: Measured) -> Outcome:
-        observed = _number(measured.values["value"])
+        observed = _number(measured.values[key])
         outcome = Outcome(params.status(observed), observed_value=observed, rows_tested=measured.rows,
                           threshold=params.describe())
         if observed is None:
@@ -293,7 +294,7 @@ def _freshness(check: DeclaredCheck, scope: Scope) -> CompiledCheck:
 
     def evaluate(measured: Measured) -> Outcome:
         newest = measured.values["value"]
-        if newest is None:
+        if newest is None or measured.rows == 0:  # (fakesnow reports the epoch as MAX of no timestamps)
             return Outcome("fail", threshold=threshold, rows_tested=measured.rows, message="no values: the table is empty")
         instant = _instant(newest, zone)
         age = measured.as_of - instant
@@ -404,7 +405,7 @@ def _custom_metric(check: DeclaredCheck, scope: Scope) -> CompiledCheck:
     statement = sqlglot.parse_one(scope.guard_query(params.sql), read=scope.dialect)
     if not isinstance(statement, exp.Query):
         raise InvalidArgument(f"{check.name}: the sql must be a query returning one number")
-    return _bounded_value(check, exp.null(), query=statement)  # runs as written; its first column is the value
+    return _bounded_value(check, exp.null(), query=statement, key="first_column")  # runs as written
 
 
 def _reconcile(check: DeclaredCheck, scope: Scope) -> CompiledCheck:

@@ -175,8 +175,7 @@ class QualityRunner:
         result = await self.runtime.query(sql, tool="run_checks", max_rows=1, use_cache=False)
         row = result.rows[0] if result.rows else [None] * len(result.columns)
         values = {c.name.lower(): v for c, v in zip(result.columns, row)}
-        if row:
-            values.setdefault("value", row[0])  # a custom metric's first column
+        values["first_column"] = row[0] if row else None  # a custom metric's value
         return values, result.elapsed_ms
 
     async def _run_batch(self, plan: Plan, measured: dict[int, dict[str, Any]], durations: dict[int, float],

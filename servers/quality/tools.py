@@ -21,11 +21,12 @@ from servers.quality.models import (
 )
 from servers.quality.runner import QualityRunner
 from servers.quality.suggest import suggest_suite
-from servers.quality.suite import SCHEMA_PATH, Suite, inline_suite, load_suite_file, parse_suite
+from servers.quality.suite import SCHEMA_PATH, Suite, inline_suite, load_suite_file, parse_suite, suite_from_data
 from servers.quality.thresholds import __doc__ as THRESHOLDS_DOC
 
-SuiteText = Annotated[str | None, Field(description="A suite in YAML: table, optional filter, checks and columns "
-                                                     "(see list_check_types).")]
+SuiteText = Annotated[str | dict[str, Any] | None, Field(
+    description="A suite in YAML (or the same structure as an object): table, optional filter, checks and columns "
+                "(see list_check_types).")]
 TableName = Annotated[str | None, Field(description="Table as DATABASE.SCHEMA.TABLE.")]
 
 
@@ -34,7 +35,7 @@ def build_tools(runtime: ServerRuntime, store: HistoryStore) -> Toolset:
     runner = QualityRunner(runtime, store)
     read_only = dict(read_only=True, idempotent=True, open_world=False)
 
-    def load(suite: str | None, suite_path: str | None, table: str | None,
+    def load(suite: str | dict[str, Any] | None, suite_path: str | None, table: str | None,
              checks: list[dict[str, Any]] | None) -> Suite:
         given = [name for name, value in (("suite", suite), ("suite_path", suite_path), ("checks", checks)) if value]
         if len(given) != 1:
@@ -46,6 +47,8 @@ def build_tools(runtime: ServerRuntime, store: HistoryStore) -> Toolset:
             return inline_suite(table, checks)
         if table:
             raise InvalidArgument("`table` goes with `checks`; a suite names its own table")
+        if isinstance(suite, dict):
+            return suite_from_data(suite)
         return parse_suite(suite if suite else load_suite_file(suite_path or ""))
 
     @tools.tool(title="List check types", **read_only)
@@ -61,10 +64,12 @@ def build_tools(runtime: ServerRuntime, store: HistoryStore) -> Toolset:
         return CheckTypeList(types=types, suite_schema=str(SCHEMA_PATH.name), thresholds=" ".join(THRESHOLDS_DOC.split()))
 
     @tools.tool(title="Validate suite", **read_only)
-    async def validate_suite(suite: Annotated[str, Field(description="The suite, in YAML.")]) -> SuiteValidation:
+    async def validate_suite(
+        suite: Annotated[str | dict[str, Any], Field(description="The suite, in YAML (or as an object).")],
+    ) -> SuiteValidation:
         """Parse and compile a suite without running it: whether each check is valid, and the SQL
         run_checks would send (aggregate checks share one batched statement)."""
-        parsed = parse_suite(suite)
+        parsed = suite_from_data(suite) if isinstance(suite, dict) else parse_suite(suite)
         plan = await runner.plan(parsed)
         by_index = {c.check.index: c for c in plan.compiled}
         infos = [
