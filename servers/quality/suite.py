@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from common.errors import InvalidArgument
 from servers.quality.check_types import CHECK_TYPES, CheckBase
+from servers.quality.thresholds import RangeThresholds, RowThresholds
 
 MAX_SUITE_BYTES = 1_000_000
 MAX_CHECKS = 500
@@ -98,7 +99,7 @@ def _lines(node: Any, path: tuple[Any, ...] = (), found: dict[tuple[Any, ...], i
     found = {} if found is None else found
     if node is None:
         return found
-    found[path] = node.start_mark.line + 1
+    found.setdefault(path, node.start_mark.line + 1)  # a key's own line wins over its value's
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             found[(*path, key.value)] = key.start_mark.line + 1
@@ -221,7 +222,7 @@ def _check(path: tuple[Any, ...], entry: Any, column: str | None, index: int,
     return DeclaredCheck(type=kind, params=model, column=target, index=index, line=lines.get(path))
 
 
-def inline_suite(table: str, checks: list[dict[str, Any]], filter_sql: str | None = None) -> Suite:
+def inline_suite(table: str, checks: list[dict[str, Any] | str], filter_sql: str | None = None) -> Suite:
     """A suite from a tool call's `table` and `checks` (the same entries as a suite's `checks:`)."""
     return suite_from_data({"table": table, "checks": checks, **({"filter": filter_sql} if filter_sql else {})})
 
@@ -233,6 +234,8 @@ def suite_json_schema() -> dict[str, Any]:
     for kind, check_type in CHECK_TYPES.items():
         schema = check_type.model.model_json_schema(by_alias=False)
         definitions.update(schema.pop("$defs", {}))
+        if issubclass(check_type.model, RowThresholds) and not issubclass(check_type.model, RangeThresholds):
+            schema["properties"]["max"] = {**schema["properties"]["fail_above"], "description": "Same as fail_above."}
         schema["description"] = check_type.summary
         definitions[kind] = schema
         entries.append({"type": "object", "properties": {kind: {"$ref": f"#/$defs/{kind}"}},

@@ -36,7 +36,7 @@ def build_tools(runtime: ServerRuntime, store: HistoryStore) -> Toolset:
     read_only = dict(read_only=True, idempotent=True, open_world=False)
 
     def load(suite: str | dict[str, Any] | None, suite_path: str | None, table: str | None,
-             checks: list[dict[str, Any]] | None) -> Suite:
+             checks: list[dict[str, Any] | str] | None) -> Suite:
         given = [name for name, value in (("suite", suite), ("suite_path", suite_path), ("checks", checks)) if value]
         if len(given) != 1:
             raise InvalidArgument("pass exactly one of suite (YAML text), suite_path, or table with checks",
@@ -90,7 +90,7 @@ def build_tools(runtime: ServerRuntime, store: HistoryStore) -> Toolset:
         suite: SuiteText = None,
         suite_path: Annotated[str | None, Field(description="Path of a YAML suite file on the server's machine.")] = None,
         table: TableName = None,
-        checks: Annotated[list[dict[str, Any]] | None, Field(
+        checks: Annotated[list[dict[str, Any] | str] | None, Field(
             description='Inline checks for `table`, as in a suite\'s checks list, e.g. [{"missing": {"column": '
                         '"ORDER_ID", "max": 0}}, {"row_count": {"min": 1000}}].')] = None,
     ) -> RunResult:
