@@ -264,7 +264,7 @@ def _relationships(check: DeclaredCheck, scope: Scope) -> CompiledCheck:
     missing_parent = exp.not_(exp.Exists(this=exp.select(exp.Literal.number(1)).from_(
         exp.alias_(table_expression(parent.ref), "p", table=True)).where(
         exp.column(key.name, "p", quoted=True).eq(child_value))))
-    failed = (exp.select(exp.column("*", "c")).from_(child)
+    failed = (exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("c"))).from_(child)
               .where(exp.and_(*[c for c in (_scoped(scope, "c"), _not_null(child_value), missing_parent) if c is not None])))
     compiled = _rows_check(check, exp.null(), exp.null(), failed)
     compiled.aggregates, compiled.query = {}, query
