@@ -12,6 +12,8 @@ measured side by side, interleaved, with medians over repeats.
       the bare SDK                                            target <= 1.5x
   (d) analytics profile_table of ORDERS (all columns): one statement, against
       DuckDB's own SUMMARIZE of the same table                target <= 0.5x
+  (e) quality run_checks of a 20-check suite on ORDERS: one statement, against
+      one hand-written single-pass SELECT of the same metrics target <= 1.25x
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 import anyio
 
 from bench.analytics import profile_vs_summarize
+from bench.quality import suite_vs_hand_written
 from bench.measure import (
     cached_query_vs_echo,
     cold_start_ratio,
@@ -50,6 +53,7 @@ def main() -> None:
         "large_query": anyio.run(large_query_vs_duckdb, demo, repeats),
         "cached_round_trip": anyio.run(cached_query_vs_echo, warehouse, calls),
         "profile_table": anyio.run(profile_vs_summarize, demo, repeats),
+        "quality_suite": anyio.run(suite_vs_hand_written, demo, repeats),
     }
     failed = [name for name, r in results.items() if not r["pass"]]
     for name, r in results.items():

@@ -10,65 +10,43 @@ is off so every call runs in the warehouse.
 
 from __future__ import annotations
 
-import shutil
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from mcp import Client
 
+from bench.warehouse_copy import CountingWarehouse, direct_copy
+
 PROFILE_TARGET = 0.5
 TABLE = "ANALYTICS.SALES.ORDERS"
 
 
-class _CountingWarehouse:
-    """Delegates to a real warehouse and counts the statements it executes."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        self.statements: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
-        self.statements.append(sql)
-        return await self._inner.execute(sql, *args, **kwargs)
-
-
 async def profile_vs_summarize(demo: Path, repeats: int) -> dict[str, Any]:
-    import duckdb
-
     from common.settings import Settings
     from common.warehouse.selection import open_warehouse
     from servers.analytics.server import build_server
 
     settings = Settings(warehouse=f"duckdb://{demo}", cache_ttl_s=0)
-    warehouse = _CountingWarehouse(await open_warehouse(settings))
-    # DuckDB allows one configuration per file in a process, and the server's differs: the
-    # direct side reads an identical copy.
-    scratch = Path(tempfile.mkdtemp(prefix="snowmcp-bench-"))
-    shutil.copy(demo, scratch / demo.name)
-    direct = duckdb.connect(str(scratch / demo.name), read_only=True)
+    warehouse = CountingWarehouse(await open_warehouse(settings))
     profile_s, summarize_s, statements = [], [], []
-    async with Client(build_server(settings, warehouse=warehouse)) as client:  # type: ignore[arg-type]
-        await client.call_tool("profile_table", {"table": TABLE})  # warm both sides once
-        direct.sql(f"SUMMARIZE {TABLE}").fetchall()
-        for _ in range(repeats):
-            warehouse.statements.clear()
-            started = time.perf_counter()
-            result = await client.call_tool("profile_table", {"table": TABLE})
-            profile_s.append(time.perf_counter() - started)
-            if result.is_error:
-                raise RuntimeError(f"profile_table failed: {result.content}")
-            statements.append(len(warehouse.statements))
-            started = time.perf_counter()
+    server = build_server(settings, warehouse=warehouse)  # type: ignore[arg-type]
+    with direct_copy(demo) as direct:
+        async with Client(server) as client:
+            await client.call_tool("profile_table", {"table": TABLE})  # warm both sides once
             direct.sql(f"SUMMARIZE {TABLE}").fetchall()
-            summarize_s.append(time.perf_counter() - started)
-    direct.close()
-    shutil.rmtree(scratch, ignore_errors=True)
+            for _ in range(repeats):  # interleaved, so both see the same machine
+                warehouse.statements.clear()
+                started = time.perf_counter()
+                result = await client.call_tool("profile_table", {"table": TABLE})
+                profile_s.append(time.perf_counter() - started)
+                if result.is_error:
+                    raise RuntimeError(f"profile_table failed: {result.content}")
+                statements.append(len(warehouse.statements))
+                started = time.perf_counter()
+                direct.sql(f"SUMMARIZE {TABLE}").fetchall()
+                summarize_s.append(time.perf_counter() - started)
     ratio = statistics.median(profile_s) / statistics.median(summarize_s)
     columns = len(result.structured_content["columns"])  # type: ignore[index]
     one_statement = set(statements) == {1}

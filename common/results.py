@@ -150,6 +150,11 @@ class ColumnInfo(BaseModel):
     type: str
 
 
+def inlined(model: type[BaseModel]) -> WithJsonSchema:
+    """A list of `model` with the item schema inlined instead of $ref'd (see QueryResult.columns)."""
+    return WithJsonSchema({"type": "array", "items": model.model_json_schema()})
+
+
 _COLUMNS_SCHEMA = {
     "type": "array",
     "items": {

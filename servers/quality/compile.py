@@ -192,7 +192,12 @@ def _duplicate(check: DeclaredCheck, scope: Scope) -> CompiledCheck:
     all_present = exp.and_(*[_not_null(v) for v in values])
     tested = exp.Count(this=values[0]) if len(values) == 1 else _count_if(all_present)
     # Exact and cheap: rows minus distinct keys, in the same scan (no hashing of concatenated text).
-    distinct = exp.Count(this=exp.Distinct(expressions=values))
+    if len(values) > 1 and scope.dialect == "duckdb":  # a row value, NULL when any part is NULL (one test)
+        any_null = exp.or_(*[v.is_(exp.null()) for v in values])
+        key_or_null = exp.Case(ifs=[exp.If(this=any_null, true=exp.null())], default=exp.Tuple(expressions=values))
+        distinct: exp.Expression = exp.Count(this=exp.Distinct(expressions=[key_or_null]))
+    else:  # Snowflake's COUNT(DISTINCT a, b) skips rows with a NULL part by itself
+        distinct = exp.Count(this=exp.Distinct(expressions=values))
     repeated = (exp.select(*values).from_(scope.table()).where(scope.where(all_present))
                 .group_by(*values).having(exp.Count(this=exp.Star()) > 1))
     key = values[0] if len(values) == 1 else exp.Tuple(expressions=values)
@@ -207,7 +212,7 @@ def _accepted_values(check: DeclaredCheck, scope: Scope) -> CompiledCheck:
     column = _column(check, scope)
     value = quoted(column)
     listed = value.isin(*[literal(v, column) for v in params.values])
-    bad = exp.and_(_not_null(value), exp.not_(listed)) if check.type == "accepted_values" else listed
+    bad = exp.not_(listed) if check.type == "accepted_values" else listed  # NULL NOT IN (...) is NULL: not counted
     return _rows_check(check, _count_if(bad), exp.Count(this=value), scope.rows_where(bad))
 
 
@@ -237,10 +242,17 @@ def _range(check: DeclaredCheck, scope: Scope) -> CompiledCheck:
         value: exp.Expression = quoted(_column(check, scope, ColumnKind.NUMBER))
     else:
         value = exp.Length(this=quoted(_column(check, scope, ColumnKind.TEXT)))
-    outside = [value < exp.convert(params.min)] if params.min is not None else []
-    outside += [value > exp.convert(params.max)] if params.max is not None else []
+    outside = [value < _bound(params.min)] if params.min is not None else []
+    outside += [value > _bound(params.max)] if params.max is not None else []
     bad = exp.or_(*outside)
     return _rows_check(check, _count_if(bad), exp.Count(this=value), scope.rows_where(bad))
+
+
+def _bound(value: float) -> exp.Expression:
+    """A bound as a literal; integral bounds stay integers, so a DECIMAL column is not cast per row."""
+    from sqlglot import exp
+
+    return exp.convert(int(value) if float(value).is_integer() else value)
 
 
 def _relationships(check: DeclaredCheck, scope: Scope) -> CompiledCheck:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
+
+from common.results import inlined
 
 Status = Literal["pass", "warn", "fail", "error"]
 
@@ -44,8 +46,10 @@ class RunResult(BaseModel):
     table: str
     status: Status = Field(description="The worst status of any check.")
     totals: dict[str, int] = Field(description="Checks per status: pass, warn, fail, error.")
-    results: list[CheckResult]
-    statements: list[Statement] = Field(description="Every statement sent; aggregate checks share one scan.")
+    # Inlined item schemas: clients validate every result, and resolving a $ref per item is slow.
+    results: Annotated[list[CheckResult], inlined(CheckResult)]
+    statements: Annotated[list[Statement], inlined(Statement)] = Field(
+        description="Every statement sent; aggregate checks share one scan.")
     as_of: str
     started_at: str
     elapsed_ms: float

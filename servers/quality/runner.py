@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cachetools import LRUCache
+
 from common.errors import SnowmcpError
 from common.identifiers import resolve_table
 from common.runtime import ServerRuntime
@@ -35,32 +37,47 @@ log = logging.getLogger("snowmcp.quality")
 Progress = Callable[[float, float, str], Awaitable[None]]
 HISTORY_NOTE = ("The warehouse is opened read-only, so history is kept in the local state file "
                 "(SNOWMCP_STATE_DIR/quality/history.duckdb).")
+PLAN_CACHE_SIZE = 64
 _SEVERITY_ORDER = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
 
 
 @dataclass
 class Plan:
-    """A suite compiled against its table: what will be sent, and what could not be compiled."""
+    """A suite compiled against its table: what will be sent (rendered once), and what could not compile."""
 
     scope: Scope
     compiled: list[CompiledCheck]
     errors: dict[int, str]  # check index -> why it cannot run
-    batch: exp.Select | None
-    standalone: list[CompiledCheck] = field(default_factory=list)
+    batch_sql: str | None = None
+    standalone_sql: dict[int, str] = field(default_factory=dict)  # check index -> its own statement
+    check_sql: dict[int, str | None] = field(default_factory=dict)  # check index -> a statement measuring it alone
+    failed_rows_sql: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, scope: Scope, compiled: list[CompiledCheck], errors: dict[int, str]) -> Plan:
+        plan = cls(scope, compiled, errors)
+        batch = _batch(scope, compiled)
+        plan.batch_sql = plan.render(batch) if batch is not None else None
+        for check in compiled:
+            index = check.check.index
+            if check.query is not None:
+                plan.standalone_sql[index] = plan.render(check.query)
+            if check.failed_rows is not None:
+                plan.failed_rows_sql[index] = plan.render(check.failed_rows)
+            plan.check_sql[index] = plan._alone(check)
+        return plan
 
     def render(self, query: exp.Expression) -> str:
         return query.sql(dialect=self.scope.dialect)
 
-    def check_sql(self, compiled: CompiledCheck) -> str | None:
-        """A statement that measures this check alone."""
+    def _alone(self, compiled: CompiledCheck) -> str | None:
         from sqlglot import exp
 
         if compiled.query is not None and not compiled.aggregates:
-            return self.render(compiled.query)
+            return self.standalone_sql[compiled.check.index]
         if compiled.aggregates:
-            alone = exp.select(*[exp.alias_(e, k) for k, e in compiled.aggregates.items()]).from_(
-                self.scope.table()).where(self.scope.where())
-            return self.render(alone)
+            selections = [exp.alias_(e, k) for k, e in compiled.aggregates.items()]
+            return self.render(exp.select(*selections).from_(self.scope.table()).where(self.scope.where()))
         return None
 
 
@@ -75,6 +92,9 @@ class QualityRunner:
     def __init__(self, runtime: ServerRuntime, store: HistoryStore) -> None:
         self.runtime = runtime
         self.store = store
+        # Compiled plans by suite text and the shape of the tables it reads: a suite that runs
+        # again (the usual case) skips compiling and rendering.
+        self._plans: LRUCache[tuple[Any, ...], Plan] = LRUCache(maxsize=PLAN_CACHE_SIZE)
 
     async def plan(self, suite: Suite) -> Plan:
         from common.guard import guard_condition, guard_sql
@@ -94,6 +114,11 @@ class QualityRunner:
                 others[other] = (found, TableColumns(found, dialect))
             except SnowmcpError as exc:
                 errors[check.index] = str(exc)
+        key = (suite.source, dialect, allow, _shape(description), tuple((n, _shape(d)) for n, (d, _) in others.items()),
+               tuple(sorted(errors.items())))
+        cached = self._plans.get(key)
+        if cached is not None:
+            return cached
         scope = Scope(
             description=description, columns=TableColumns(description, dialect), dialect=dialect, condition=condition,
             guard_condition=lambda sql: guard_condition(sql, dialect, allow_functions=allow),
@@ -108,7 +133,9 @@ class QualityRunner:
                 compiled.append(compile_check(check, scope))
             except SnowmcpError as exc:
                 errors[check.index] = str(exc)
-        return Plan(scope, compiled, errors, _batch(scope, compiled), [c for c in compiled if c.query is not None])
+        plan = Plan.build(scope, compiled, errors)
+        self._plans[key] = plan
+        return plan
 
     async def run(self, suite: Suite, *, suite_name: str | None, progress: Progress) -> RunResult:
         started = dt.datetime.now(dt.timezone.utc)
@@ -117,7 +144,8 @@ class QualityRunner:
         table = str(plan.scope.description.ref)
         warehouse = await self.runtime.warehouse()
         as_of = suite.as_of or started
-        total_steps = float((1 if plan.batch is not None else 0) + len(plan.standalone) + 1)
+        standalone = [c for c in plan.compiled if c.check.index in plan.standalone_sql]
+        total_steps = float((1 if plan.batch_sql is not None else 0) + len(standalone) + 1)
         step = 0
         statements: list[Statement] = []
         measured: dict[int, dict[str, Any]] = {c.check.index: {} for c in plan.compiled}
@@ -125,15 +153,15 @@ class QualityRunner:
         errors = dict(plan.errors)
         rows_in_scope: int | None = None
 
-        if plan.batch is not None:
+        if plan.batch_sql is not None:
             rows_in_scope = await self._run_batch(plan, measured, durations, errors, statements)
             step += 1
             await progress(step, total_steps, "aggregate checks measured in one scan")
-        for compiled in plan.standalone:
+        for compiled in standalone:
             index = compiled.check.index
             if index in errors:
                 continue
-            sql = plan.render(compiled.query)  # type: ignore[arg-type]
+            sql = plan.standalone_sql[index]
             try:
                 row, duration = await self._first_row(sql)
                 statements.append(Statement(sql=sql, checks=[compiled.check.name], duration_ms=duration))
@@ -158,7 +186,7 @@ class QualityRunner:
                 severity=check.params.severity, observed_value=outcome.observed_value, threshold=outcome.threshold,
                 unexpected_count=outcome.unexpected_count, unexpected_percent=outcome.unexpected_percent,
                 rows_tested=outcome.rows_tested, message=outcome.message,
-                sql=plan.check_sql(compiled) if compiled else None, duration_ms=durations.get(check.index)))
+                sql=plan.check_sql.get(check.index), duration_ms=durations.get(check.index)))
         totals = {status: sum(1 for r in results if r.status == status) for status in ("pass", "warn", "fail", "error")}
         run = RunRecord(run_id=uuid.uuid4().hex, warehouse=warehouse.identity, table_name=table, suite_name=suite_name,
                         started_at=started, finished_at=dt.datetime.now(dt.timezone.utc), as_of=as_of, totals=totals)
@@ -181,7 +209,7 @@ class QualityRunner:
     async def _run_batch(self, plan: Plan, measured: dict[int, dict[str, Any]], durations: dict[int, float],
                          errors: dict[int, str], statements: list[Statement]) -> int | None:
         batched = [c for c in plan.compiled if c.aggregates and c.check.index not in errors]
-        sql = plan.render(plan.batch)  # type: ignore[arg-type]
+        sql = plan.batch_sql or ""
         try:
             row, duration = await self._first_row(sql)
         except SnowmcpError as exc:
@@ -243,10 +271,8 @@ class QualityRunner:
 
     async def _save(self, run: RunRecord, suite: Suite, results: list[CheckResult], plan: Plan,
                     history: dict[str, Any]) -> HistoryInfo:
-        by_index = {c.check.index: c for c in plan.compiled}
         rows = []
         for check, result in zip(suite.checks, results):
-            compiled = by_index.get(check.index)
             observed = result.observed_value
             numeric = isinstance(observed, (int, float)) and not isinstance(observed, bool)
             rows.append({
@@ -257,7 +283,7 @@ class QualityRunner:
                 "unexpected_count": result.unexpected_count, "unexpected_percent": result.unexpected_percent,
                 "rows_tested": result.rows_tested, "threshold": result.threshold, "message": result.message,
                 "sql": result.sql, "duration_ms": result.duration_ms, "severity": result.severity,
-                "failed_rows_sql": plan.render(compiled.failed_rows) if compiled and compiled.failed_rows else None,
+                "failed_rows_sql": plan.failed_rows_sql.get(check.index),
                 "checked_at": run.finished_at,
             })
         snapshot = {c.name: c.type for c in plan.scope.description.columns}
@@ -280,6 +306,10 @@ def _batch(scope: Scope, compiled: list[CompiledCheck]) -> exp.Select | None:
         return None
     return exp.select(exp.alias_(exp.Count(this=exp.Star()), "rows_in_scope"), *selections).from_(
         scope.table()).where(scope.where())
+
+
+def _shape(description: Any) -> tuple[Any, ...]:
+    return (str(description.ref), tuple((c.name, c.type) for c in description.columns))
 
 
 def _int(value: Any) -> int | None:

@@ -18,6 +18,7 @@ avoided: only `true`/`false` are booleans, so `NO` and `yes` stay text.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ class Suite:
     filter: str | None
     as_of: dt.datetime | None
     checks: list[DeclaredCheck]
+    source: str = ""  # the text it was parsed from: identifies the suite (compiled plans are cached by it)
 
 
 class _Loader:
@@ -69,12 +71,14 @@ class _Loader:
     def compose(text: str) -> tuple[Any, Any]:
         import yaml
 
-        class Loader(yaml.SafeLoader):
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when the wheel has it
+
+        class Loader(base):  # type: ignore[misc, valid-type]
             pass
 
         Loader.yaml_implicit_resolvers = {
             key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-            for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+            for key, resolvers in base.yaml_implicit_resolvers.copy().items()
         }
         Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                                      list("tTfF"))
@@ -118,6 +122,7 @@ def _where(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in path)
 
 
+@functools.lru_cache(maxsize=64)  # suites are run again and again; a Suite is never modified
 def parse_suite(text: str) -> Suite:
     """Parse and validate a YAML (or JSON) suite; every error names its line and key."""
     if not isinstance(text, str) or not text.strip():
@@ -125,11 +130,13 @@ def parse_suite(text: str) -> Suite:
     if len(text.encode()) > MAX_SUITE_BYTES:
         raise InvalidArgument(f"the suite is larger than {MAX_SUITE_BYTES} bytes")
     node, data = _Loader.compose(text)
-    return suite_from_data(data, _lines(node))
+    return suite_from_data(data, _lines(node), source=text)
 
 
-def suite_from_data(data: Any, lines: dict[tuple[Any, ...], int] | None = None) -> Suite:
+def suite_from_data(data: Any, lines: dict[tuple[Any, ...], int] | None = None, *, source: str | None = None) -> Suite:
     lines = lines or {}
+    if source is None:
+        source = json.dumps(data, sort_keys=True, default=str)
     errors: list[str] = []
     if not isinstance(data, dict):
         raise InvalidArgument("a suite is a mapping with `table:` and `checks:` and/or `columns:`")
@@ -170,7 +177,7 @@ def suite_from_data(data: Any, lines: dict[tuple[Any, ...], int] | None = None) 
     if errors:
         raise InvalidArgument("the suite is invalid:\n" + "\n".join(f"- {e}" for e in errors[:50]),
                               hint="list_check_types shows every check type with its parameters and an example.")
-    return Suite(table=str(table), filter=filter_sql, as_of=as_of, checks=checks)
+    return Suite(table=str(table), filter=filter_sql, as_of=as_of, checks=checks, source=source)
 
 
 def _as_of(value: Any, lines: dict[tuple[Any, ...], int], errors: list[str]) -> dt.datetime | None:

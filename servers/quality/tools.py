@@ -75,12 +75,11 @@ def build_tools(runtime: ServerRuntime, store: HistoryStore) -> Toolset:
         infos = [
             CompiledCheckInfo(check=check.name, type=check.type, column=check.column, line=check.line,
                               batched=bool(by_index.get(check.index) and by_index[check.index].aggregates),
-                              sql=plan.check_sql(by_index[check.index]) if check.index in by_index else None,
+                              sql=plan.check_sql.get(check.index),
                               error=plan.errors.get(check.index))
             for check in parsed.checks
         ]
-        statements = ([plan.render(plan.batch)] if plan.batch is not None else []) + [
-            plan.render(c.query) for c in plan.standalone if c.query is not None]
+        statements = ([plan.batch_sql] if plan.batch_sql is not None else []) + list(plan.standalone_sql.values())
         return SuiteValidation(table=str(plan.scope.description.ref), valid=not plan.errors, checks=infos,
                                statements=statements)
 

@@ -138,5 +138,5 @@ async def test_schema_change_and_schema_diff_against_the_stored_snapshot(quality
 async def _identity(store: HistoryStore) -> str:
     import duckdb
 
-    with duckdb.connect(str(store.path), read_only=True) as con:
+    with duckdb.connect(str(store.path)) as con:  # the server holds the file open: same configuration
         return con.execute("SELECT warehouse FROM runs LIMIT 1").fetchone()[0]

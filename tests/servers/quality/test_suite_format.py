@@ -52,7 +52,7 @@ def test_yes_no_and_country_codes_stay_text() -> None:
     ("checks:\n  - row_count: {}\n", "`table` is required"),
     ("table: T\ncheck:\n  - row_count: {}\n", "line 2, check: unknown key"),
     ("table: T\n", "declares no checks"),
-    ("table: [", "not valid YAML at line 1"),
+    ("table: T\nchecks:\n  - row_count: {min: 1\n", "not valid YAML at line 4"),
     ("table: T\nchecks:\n  - value_range: {column: A, min: 0, fail_above: lots}\n", "is not a count or a percentage"),
     ("- 1\n- 2\n", "a suite is a mapping"),
     ("", "the suite is empty"),
