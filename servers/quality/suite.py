@@ -183,13 +183,13 @@ def suite_from_data(data: Any, lines: dict[tuple[Any, ...], int] | None = None, 
 def _as_of(value: Any, lines: dict[tuple[Any, ...], int], errors: list[str]) -> dt.datetime | None:
     if value is None:
         return None
-    from common.durations import as_utc
+    from common.durations import as_utc, parse_timestamp
 
     if isinstance(value, dt.datetime):
         return as_utc(value)
     try:
-        return as_utc(dt.datetime.fromisoformat(str(value)))
-    except ValueError:
+        return parse_timestamp(str(value), "as_of")
+    except InvalidArgument:
         errors.append(f"{_where(lines, ('as_of',))}: `as_of` must be an ISO date-time")
         return None
 

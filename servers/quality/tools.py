@@ -133,7 +133,7 @@ def build_tools(runtime: ServerRuntime, store: HistoryStore) -> Toolset:
         """Stored check results over time (newest first), to see trends and when a check started failing."""
         warehouse = await runtime.warehouse()
         name = str((await runtime.catalog(lambda w: resolve_table(w, table))).ref) if table else None
-        start = parse_since(since, dt.datetime.now(dt.timezone.utc)) if since else None
+        start = parse_since(since, dt.datetime.now(dt.timezone.utc))
         rows = await store.results(warehouse.identity, table_name=name, check=check, since=start, limit=limit)
         for row in rows:
             for key in ("checked_at",):

@@ -88,3 +88,22 @@ def test_inspector_calls_the_analytics_server_over_stdio(demo_db: Path) -> None:
     bad = _run(target, "--method", "tools/call", "--tool-name", "histogram",
                "--tool-arg", "table=ANALYTICS.SALES.ORDERS", "--tool-arg", "column=STATUS", tool_error=True)
     assert "needs a number column" in bad["content"][0]["text"]
+
+
+def test_inspector_runs_quality_checks_and_reads_etl_over_stdio(demo_db: Path) -> None:
+    from servers.quality.demo import SUITES
+
+    def target(server: str) -> list[str]:
+        command = serve_command(server)
+        return [*command[:1], "-e", f"SNOWMCP_WAREHOUSE=duckdb://{demo_db}", "-e",
+                f"SNOWMCP_STATE_DIR={demo_db.parent / 'inspector-state'}", *command[1:]]
+
+    run = _run(target("quality"), "--method", "tools/call", "--tool-name", "run_checks",
+               "--tool-arg", f"suite_path={SUITES / 'products.yml'}")
+    assert run["structuredContent"]["status"] == "fail"
+    assert [r["check"] for r in run["structuredContent"]["results"] if r["status"] == "fail"] == ["freshness(UPDATED_AT)"]
+    failed = _run(target("etl"), "--method", "tools/call", "--tool-name", "failed_runs", "--tool-arg",
+                  "since=2026-11-19T09:00:00Z")  # the demo's data ends on 2026-11-20
+    assert [g["pipeline_id"] for g in failed["structuredContent"]["groups"]] == ["load_products"]
+    prompts = _run(target("etl"), "--method", "prompts/list")["prompts"]
+    assert [p["name"] for p in prompts] == ["daily_health_check"]

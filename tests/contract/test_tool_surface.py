@@ -21,7 +21,7 @@ from common.settings import Settings
 pytestmark = pytest.mark.anyio
 
 SNAPSHOT = Path(__file__).with_name("tool_surface.json")
-SERVERS = ("query", "analytics", "quality")
+SERVERS = ("query", "analytics", "etl", "quality")
 
 
 async def _surface(server_name: str, settings: Settings) -> list[dict[str, Any]]:
