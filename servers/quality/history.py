@@ -23,7 +23,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio
 
@@ -64,6 +64,34 @@ class RunRecord:
     totals: dict[str, int]
 
 
+class HistoryBackend(Protocol):
+    """What the runner and the tools need from a history store (local file, warehouse, or both)."""
+
+    kind: str
+    location: str
+
+    async def save_run(self, run: RunRecord, results: Sequence[dict[str, Any]],
+                       snapshot: dict[str, str] | None) -> SavedAt: ...
+    async def observed_history(self, warehouse: str, check_ids: Sequence[str], limit: int) -> dict[str, list[float]]: ...
+    async def last_snapshot(self, warehouse: str, table_name: str) -> tuple[dt.datetime, dict[str, str]] | None: ...
+    async def result(self, run_id: str, check: str) -> dict[str, Any]: ...
+    async def results(self, warehouse: str, *, table_name: str | None, check: str | None, since: dt.datetime | None,
+                      limit: int) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class SavedAt:
+    """Where a run was stored, and anything the user should know about it."""
+
+    store: str  # "local" or "warehouse"
+    location: str
+    note: str | None = None
+
+
+LOCAL_NOTE = ("History is kept in the local state file (SNOWMCP_STATE_DIR/quality/history.duckdb): the warehouse "
+              "is opened read-only; set SNOWMCP_QUALITY_HISTORY_SCHEMA to keep it in a writable Snowflake schema.")
+
+
 class HistoryStore:
     """Check results, run summaries and schema snapshots in a local DuckDB file."""
 
@@ -83,7 +111,7 @@ class HistoryStore:
         return str(self.path)
 
     async def save_run(self, run: RunRecord, results: Sequence[dict[str, Any]],
-                       snapshot: dict[str, str] | None) -> None:
+                       snapshot: dict[str, str] | None) -> SavedAt:
         def work(con: Any) -> None:
             con.execute("BEGIN")
             con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
@@ -99,7 +127,9 @@ class HistoryStore:
                             [run.warehouse, run.table_name, run.finished_at, json.dumps(snapshot)])
             con.execute("COMMIT")
 
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         await self._run(work)
+        return SavedAt("local", self.location, LOCAL_NOTE)
 
     async def observed_history(self, warehouse: str, check_ids: Sequence[str], limit: int) -> dict[str, list[float]]:
         """Earlier observed values of each check (oldest first, at most `limit`), errors excluded."""
@@ -200,9 +230,6 @@ class HistoryStore:
             if self._con is not None:
                 self._con.close()
                 self._con = None
-
-    def prepare(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
 
 
 _OPEN_STORES: weakref.WeakSet[HistoryStore] = weakref.WeakSet()

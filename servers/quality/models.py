@@ -28,7 +28,7 @@ class CheckResult(BaseModel):
 
 
 class HistoryInfo(BaseModel):
-    store: Literal["local"] = "local"
+    store: Literal["local", "warehouse"] = Field(description="Where the run was stored.")
     location: str
     saved: bool
     note: str | None = None

@@ -26,7 +26,7 @@ from common.identifiers import resolve_table
 from common.runtime import ServerRuntime
 from common.sql.columns import TableColumns
 from servers.quality.compile import CompiledCheck, Measured, Outcome, Scope, compile_check
-from servers.quality.history import HistoryStore, RunRecord
+from servers.quality.history import HistoryBackend, RunRecord
 from servers.quality.models import CheckResult, HistoryInfo, RunResult, Statement
 from servers.quality.suite import DeclaredCheck, Suite
 
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("snowmcp.quality")
 Progress = Callable[[float, float, str], Awaitable[None]]
-HISTORY_NOTE = ("The warehouse is opened read-only, so history is kept in the local state file "
-                "(SNOWMCP_STATE_DIR/quality/history.duckdb).")
 PLAN_CACHE_SIZE = 64
 _SEVERITY_ORDER = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
 
@@ -89,7 +87,7 @@ def check_id(table: str, check: DeclaredCheck) -> str:
 
 
 class QualityRunner:
-    def __init__(self, runtime: ServerRuntime, store: HistoryStore) -> None:
+    def __init__(self, runtime: ServerRuntime, store: HistoryBackend) -> None:
         self.runtime = runtime
         self.store = store
         # Compiled plans by suite text and the shape of the tables it reads: a suite that runs
@@ -288,12 +286,11 @@ class QualityRunner:
             })
         snapshot = {c.name: c.type for c in plan.scope.description.columns}
         try:
-            self.store.prepare()
-            await self.store.save_run(run, rows, snapshot)
-        except OSError as exc:
+            saved = await self.store.save_run(run, rows, snapshot)
+        except (OSError, SnowmcpError) as exc:
             log.warning("could not store the quality run: %s", exc)
-            return HistoryInfo(location=self.store.location, saved=False, note=HISTORY_NOTE, error=str(exc))
-        return HistoryInfo(location=self.store.location, saved=True, note=HISTORY_NOTE)
+            return HistoryInfo(store=self.store.kind, location=self.store.location, saved=False, error=str(exc))
+        return HistoryInfo(store=saved.store, location=saved.location, saved=True, note=saved.note)
 
 
 def _batch(scope: Scope, compiled: list[CompiledCheck]) -> exp.Select | None:

@@ -8,7 +8,10 @@ from common.runtime import ServerRuntime
 from common.server_factory import new_server
 from common.settings import Settings
 from common.warehouse.base import Warehouse
-from servers.quality.history import HistoryStore
+from servers.quality.history import HistoryBackend, HistoryStore
+from servers.quality.settings import QualitySettings
+from servers.quality.stores import PreferredStore
+from servers.quality.warehouse_history import WarehouseHistoryStore
 from servers.quality.tools import build_tools
 
 INSTRUCTIONS = """\
@@ -19,11 +22,15 @@ one scan) and stores the results; get_failed_rows shows offending rows of a run'
 check_history and schema_diff read what earlier runs stored."""
 
 
-def build_server(settings: Settings | None = None, *, warehouse: Warehouse | None = None) -> MCPServer:
+def build_server(settings: Settings | None = None, *, warehouse: Warehouse | None = None,
+                 quality_settings: QualitySettings | None = None) -> MCPServer:
     """The quality server on the configured warehouse (or on `warehouse`, for tests)."""
     settings = settings or Settings()
+    quality_settings = quality_settings or QualitySettings()
     runtime = ServerRuntime("quality", settings, warehouse)
-    store = HistoryStore(settings.state_path / "quality" / "history.duckdb")
+    store: HistoryBackend = HistoryStore(settings.state_path / "quality" / "history.duckdb")
+    if quality_settings.quality_history_schema:
+        store = PreferredStore(WarehouseHistoryStore(runtime, quality_settings.quality_history_schema), store)
     server = new_server(runtime, instructions=INSTRUCTIONS)
     build_tools(runtime, store).register(server)
     return server

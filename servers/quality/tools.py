@@ -14,7 +14,7 @@ from common.identifiers import resolve_table
 from common.runtime import ServerRuntime
 from common.toolkit import Toolset
 from servers.quality.check_types import CHECK_TYPES
-from servers.quality.history import HistoryStore
+from servers.quality.history import HistoryBackend
 from servers.quality.models import (
     CheckHistory, CheckTypeInfo, CheckTypeList, CompiledCheckInfo, FailedRows, RunResult, SchemaDiff, SuggestedSuite,
     SuiteValidation,
@@ -30,7 +30,7 @@ SuiteText = Annotated[str | dict[str, Any] | None, Field(
 TableName = Annotated[str | None, Field(description="Table as DATABASE.SCHEMA.TABLE.")]
 
 
-def build_tools(runtime: ServerRuntime, store: HistoryStore) -> Toolset:
+def build_tools(runtime: ServerRuntime, store: HistoryBackend) -> Toolset:
     tools = Toolset("quality")
     runner = QualityRunner(runtime, store)
     read_only = dict(read_only=True, idempotent=True, open_world=False)

@@ -140,3 +140,49 @@ async def _identity(store: HistoryStore) -> str:
 
     with duckdb.connect(str(store.path)) as con:  # the server holds the file open: same configuration
         return con.execute("SELECT warehouse FROM runs LIMIT 1").fetchone()[0]
+
+
+@pytest.fixture
+def lab_snowflake(request: pytest.FixtureRequest, snowflake_settings: Settings) -> Settings:
+    """Settings for the lab tables on Snowflake (fakesnow), with a schema writable for history."""
+    import snowflake.connector
+
+    from tests.conftest import seed_lab
+
+    server = request.getfixturevalue("fakesnow_server")
+    seed_lab(server)
+    with snowflake.connector.connect(**server.connect_params(), network_timeout=10, login_timeout=10) as con:
+        con.cursor().execute("CREATE SCHEMA IF NOT EXISTS LAB.QUALITY_HISTORY")
+    return snowflake_settings.model_copy(update={"snowflake_database": "LAB"})
+
+
+async def test_history_in_a_writable_snowflake_schema(lab_snowflake: Settings) -> None:
+    from servers.quality.settings import QualitySettings
+
+    settings, schema = lab_snowflake, "LAB.QUALITY_HISTORY"
+    in_warehouse = QualitySettings(quality_history_schema=schema)
+    checks = suite({"missing": {"column": "AMOUNT"}}, {"volume_anomaly": {"min_history": 2}}, {"schema_change": {}})
+    async with Client(build_server(settings, quality_settings=in_warehouse)) as first:
+        runs = [await call_ok(first, "run_checks", {"suite": checks}) for _ in range(3)]
+    assert {(r["history"]["store"], r["history"]["location"], r["history"]["saved"]) for r in runs} == {
+        ("warehouse", schema, True)}
+    assert "z = 0" in runs[2]["results"][1]["message"]  # judged against the two runs stored in the warehouse
+    async with Client(build_server(settings, quality_settings=in_warehouse)) as second:
+        history = await call_ok(second, "check_history", {"check": "missing(AMOUNT)"})
+        rows = await call_ok(second, "get_failed_rows", {"run_id": runs[0]["run_id"], "check": "missing(AMOUNT)"})
+        diff = await call_ok(second, "schema_diff", {"table": TABLE})
+    assert [r["run_id"] for r in history["results"]][:3] == [r["run_id"] for r in reversed(runs)]
+    assert len(rows["rows"]) == 1 and diff["message"] == "no change"
+    assert not (settings.state_path / "quality" / "history.duckdb").exists()  # nothing went to the local file
+
+
+async def test_a_schema_the_role_cannot_write_keeps_the_run_locally(lab_snowflake: Settings) -> None:
+    from servers.quality.settings import QualitySettings
+
+    unwritable = QualitySettings(quality_history_schema="LAB.NO_SUCH_SCHEMA")
+    async with Client(build_server(lab_snowflake, quality_settings=unwritable)) as client:
+        run = await call_ok(client, "run_checks", {"suite": suite({"row_count": {}})})
+        history = await call_ok(client, "check_history", {})
+    assert run["history"]["store"] == "local" and run["history"]["saved"] is True
+    assert "Could not write to LAB.NO_SUCH_SCHEMA" in run["history"]["note"]
+    assert [r["run_id"] for r in history["results"]] == [run["run_id"]]
