@@ -11,15 +11,13 @@ file.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from mcp import Client
 
-from bench.warehouse_copy import CountingWarehouse, direct_copy
+from bench.warehouse_copy import CountingWarehouse, direct_copy, side_by_side
 
 TARGET = 1.25
 SUITE = """\
@@ -66,30 +64,28 @@ async def suite_vs_hand_written(demo: Path, repeats: int) -> dict[str, Any]:
     state = Path(tempfile.mkdtemp(prefix="snowmcp-bench-state-"))
     settings = Settings(warehouse=f"duckdb://{demo}", cache_ttl_s=0, state_dir=state)
     warehouse = CountingWarehouse(await open_warehouse(settings))
-    ours, theirs, statements = [], [], []
+    statements: list[int] = []
+
+    def check(result: Any) -> None:
+        if result.is_error:
+            raise RuntimeError(f"run_checks failed: {result.content}")
+        statements.append(len(warehouse.statements))
+        warehouse.statements.clear()
+
     server = build_server(settings, warehouse=warehouse)  # type: ignore[arg-type]
     with direct_copy(demo) as direct:
         async with Client(server) as client:
-            await client.call_tool("run_checks", {"suite": SUITE})  # warm both sides once
-            direct.sql(HAND_WRITTEN).fetchall()
-            for _ in range(repeats):  # interleaved, so both see the same machine
-                warehouse.statements.clear()
-                started = time.perf_counter()
-                result = await client.call_tool("run_checks", {"suite": SUITE})
-                ours.append(time.perf_counter() - started)
-                if result.is_error:
-                    raise RuntimeError(f"run_checks failed: {result.content}")
-                statements.append(len(warehouse.statements))
-                started = time.perf_counter()
-                direct.sql(HAND_WRITTEN).fetchall()
-                theirs.append(time.perf_counter() - started)
+            warehouse.statements.clear()
+            ours, theirs, result = await side_by_side(
+                lambda: client.call_tool("run_checks", {"suite": SUITE}),
+                lambda: direct.sql(HAND_WRITTEN).fetchall(), repeats, check)
     checks = len(result.structured_content["results"])  # type: ignore[index]
-    ratio = statistics.median(ours) / statistics.median(theirs)
+    ratio = ours / theirs
     return {
         "pass": set(statements) == {1} and checks == 20 and ratio <= TARGET,
-        "run_checks_s": statistics.median(ours), "hand_written_s": statistics.median(theirs), "ratio": ratio,
+        "run_checks_s": ours, "hand_written_s": theirs, "ratio": ratio,
         "statements_per_run": sorted(set(statements)), "checks": checks,
-        "summary": (f"run_checks, {checks} checks on ORDERS: {statistics.median(ours) * 1000:.0f} ms, "
-                    f"{statements[0]} statement(s); hand-written single pass {statistics.median(theirs) * 1000:.0f} ms; "
+        "summary": (f"run_checks, {checks} checks on ORDERS: {ours * 1000:.0f} ms, "
+                    f"{statements[0]} statement(s); hand-written single pass {theirs * 1000:.0f} ms; "
                     f"ratio {ratio:.2f}x (target <= {TARGET}x)"),
     }

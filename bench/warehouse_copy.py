@@ -1,4 +1,5 @@
-"""Helpers the benchmarks share: a statement-counting warehouse, and a private copy of the demo file.
+"""Helpers the benchmarks share: a statement-counting warehouse, a private copy of the demo file,
+and side-by-side timing.
 
 DuckDB allows one configuration per database file in a process, and the server's
 differs from a plain connection's, so the "direct DuckDB" side of a comparison
@@ -10,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-from collections.abc import Iterator
+import statistics
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +42,30 @@ def direct_copy(demo: Path) -> Iterator[Any]:
     try:
         shutil.copy(demo, scratch / demo.name)
         connection = duckdb.connect(str(scratch / demo.name), read_only=True)
+        connection.execute("SET enable_progress_bar = false")
         try:
             yield connection
         finally:
             connection.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+async def side_by_side(ours: Callable[[], Awaitable[Any]], theirs: Callable[[], Any], repeats: int,
+                       after_ours: Callable[[Any], None] = lambda _: None) -> tuple[float, float, Any]:
+    """Median seconds of `ours` and of `theirs`, run interleaved (so both see the same machine) after
+    one warm-up each; `after_ours` inspects each of our results, the warm-up's included.
+    Returns (ours, theirs, last result)."""
+    result = await ours()
+    after_ours(result)
+    theirs()
+    ours_s, theirs_s = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = await ours()
+        ours_s.append(time.perf_counter() - started)
+        after_ours(result)
+        started = time.perf_counter()
+        theirs()
+        theirs_s.append(time.perf_counter() - started)
+    return statistics.median(ours_s), statistics.median(theirs_s), result

@@ -11,7 +11,7 @@ from mcp import Client
 
 from common.settings import Settings
 from tests import lab_data
-from tests.snowflake_fixtures import FakesnowServer, fakesnow_server, snowflake_home, snowflake_settings  # noqa: F401
+from tests.snowflake_fixtures import FakesnowServer, create_database, fakesnow_server, snowflake_home, snowflake_settings  # noqa: F401
 
 
 @pytest.fixture
@@ -84,17 +84,7 @@ def lab_duckdb(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def seed_lab(server: FakesnowServer) -> None:
-    import snowflake.connector
-
-    with snowflake.connector.connect(**server.connect_params(), network_timeout=10, login_timeout=10) as con:
-        cursor = con.cursor()
-        cursor.execute("SHOW DATABASES")
-        if any(row[1] == "LAB" for row in cursor.fetchall()):
-            return
-        cursor.execute("CREATE DATABASE LAB")
-        cursor.execute("CREATE SCHEMA LAB.LAB")
-        for sql in lab_data.statements("snowflake"):
-            cursor.execute(sql)
+    create_database(server, "LAB", ["CREATE DATABASE LAB", "CREATE SCHEMA LAB.LAB", *lab_data.statements("snowflake")])
 
 
 @pytest.fixture(params=["duckdb", "snowflake"])

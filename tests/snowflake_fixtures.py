@@ -195,18 +195,26 @@ COLUMN_COMMENTS = [
 ]
 
 
-def seed(server: FakesnowServer) -> None:
-    """Create and fill ANALYTICS through the real connector (idempotent per process)."""
-    import fakesnow.server
+def create_database(server: FakesnowServer, database: str, statements: list[str]) -> bool:
+    """Run `statements` through the real connector unless `database` exists already; True if it ran them."""
     import snowflake.connector
 
     with snowflake.connector.connect(**server.connect_params(), network_timeout=10, login_timeout=10) as con:
         cursor = con.cursor()
         cursor.execute("SHOW DATABASES")
-        if any(row[1] == "ANALYTICS" for row in cursor.fetchall()):
-            return
-        for sql in SEED:
+        if any(row[1] == database for row in cursor.fetchall()):
+            return False
+        for sql in statements:
             cursor.execute(sql)
+    return True
+
+
+def seed(server: FakesnowServer) -> None:
+    """Create and fill ANALYTICS (idempotent per process)."""
+    import fakesnow.server
+
+    if not create_database(server, "ANALYTICS", SEED):
+        return
     local = fakesnow.server.shared_fs.connect("ANALYTICS", "SALES")
     for sql in COLUMN_COMMENTS:
         local.cursor().execute(sql)

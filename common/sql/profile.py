@@ -96,8 +96,8 @@ def _column_stats(column: Column, quantile_list: bool) -> dict[str, exp.Expressi
         stats["max"] = exp.Max(this=value)
     if column.kind is ColumnKind.NUMBER:
         number = exp.cast(value, exp.DataType.Type.DOUBLE)
-        stats["mean"] = exp.Avg(this=number)
-        stats["stddev"] = exp.StddevSamp(this=number)
+        stats["mean"] = exp.Avg(this=value)  # floating point already; a per-row cast would cost a lot
+        stats["stddev"] = exp.StddevSamp(this=value)
         if quantile_list:
             fractions = exp.Array(expressions=[exp.Literal.number(q) for q in QUANTILES.values()])
             stats["quantiles"] = exp.Anonymous(this="QUANTILE_CONT", expressions=[number, fractions])

@@ -239,13 +239,15 @@ def _range(check: DeclaredCheck, scope: Scope) -> CompiledCheck:
     if params.min is None and params.max is None:
         raise InvalidArgument(f"{check.name}: give min, max or both")
     if check.type == "value_range":
-        value: exp.Expression = quoted(_column(check, scope, ColumnKind.NUMBER))
+        column = quoted(_column(check, scope, ColumnKind.NUMBER))
+        value: exp.Expression = column
     else:
-        value = exp.Length(this=quoted(_column(check, scope, ColumnKind.TEXT)))
+        column = quoted(_column(check, scope, ColumnKind.TEXT))
+        value = exp.Length(this=column)
     outside = [value < _bound(params.min)] if params.min is not None else []
     outside += [value > _bound(params.max)] if params.max is not None else []
     bad = exp.or_(*outside)
-    return _rows_check(check, _count_if(bad), exp.Count(this=value), scope.rows_where(bad))
+    return _rows_check(check, _count_if(bad), exp.Count(this=column), scope.rows_where(bad))
 
 
 def _bound(value: float) -> exp.Expression:
