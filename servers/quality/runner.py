@@ -188,7 +188,7 @@ class QualityRunner:
         totals = {status: sum(1 for r in results if r.status == status) for status in ("pass", "warn", "fail", "error")}
         run = RunRecord(run_id=uuid.uuid4().hex, warehouse=warehouse.identity, table_name=table, suite_name=suite_name,
                         started_at=started, finished_at=dt.datetime.now(dt.timezone.utc), as_of=as_of, totals=totals)
-        saved = await self._save(run, suite, results, plan, history)
+        saved = await self._save(run, suite, results, plan)
         await progress(total_steps, total_steps, "results stored" if saved.saved else "results not stored")
         worst = max((r.status for r in results), key=_SEVERITY_ORDER.__getitem__, default="pass")
         return RunResult(run_id=run.run_id, table=table, status=worst, totals=totals, results=results,
@@ -267,8 +267,7 @@ class QualityRunner:
             observed, snapshot = {}, None
         return {"observed": observed, "snapshot": snapshot[1] if snapshot else None}
 
-    async def _save(self, run: RunRecord, suite: Suite, results: list[CheckResult], plan: Plan,
-                    history: dict[str, Any]) -> HistoryInfo:
+    async def _save(self, run: RunRecord, suite: Suite, results: list[CheckResult], plan: Plan) -> HistoryInfo:
         rows = []
         for check, result in zip(suite.checks, results):
             observed = result.observed_value

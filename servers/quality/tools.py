@@ -136,8 +136,7 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend) -> Toolset:
         start = parse_since(since, dt.datetime.now(dt.timezone.utc))
         rows = await store.results(warehouse.identity, table_name=name, check=check, since=start, limit=limit)
         for row in rows:
-            for key in ("checked_at",):
-                row[key] = row[key].astimezone(dt.timezone.utc).isoformat() if row[key] else None
+            row["checked_at"] = row["checked_at"].astimezone(dt.timezone.utc).isoformat() if row["checked_at"] else None
             row.pop("warehouse", None)
             row.pop("failed_rows_sql", None)
         return CheckHistory(results=rows, location=store.location)
