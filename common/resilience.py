@@ -145,7 +145,7 @@ async def call_with_retries(
 
     retrying = AsyncRetrying(
         stop=stop_after_attempt(attempts),
-        wait=wait_exponential_jitter(multiplier=base_delay_s, max=max_delay_s, jitter=base_delay_s),
+        wait=wait_exponential_jitter(initial=base_delay_s, max=max_delay_s, jitter=base_delay_s),  # tenacity>=8.2 API
         retry=retry_if_exception(retry_if),
         reraise=True,
         before_sleep=log_retry,
