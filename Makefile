@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 TOOLS  := .tools
 NODE_BIN := $(abspath $(TOOLS))/node_modules/.bin
 INSPECTOR_VERSION := 2.12.0
+# The reference "everything" server: a foreign MCP server the agent host is tested against.
+EVERYTHING_VERSION := 2026.8.31
 
 .PHONY: demo test bench install tools clean
 
@@ -16,10 +18,11 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-# Node 22 and the MCP Inspector CLI, project-local (the machine's Node may be older).
-$(TOOLS)/.installed:
+# Node 22, the MCP Inspector CLI and the reference server, project-local (the machine's Node may be older).
+$(TOOLS)/.installed: Makefile
 	mkdir -p $(TOOLS)
-	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error node@22 @modelcontextprotocol/inspector@$(INSPECTOR_VERSION)
+	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error node@22 \
+		@modelcontextprotocol/inspector@$(INSPECTOR_VERSION) @modelcontextprotocol/server-everything@$(EVERYTHING_VERSION)
 	touch $@
 
 tools: $(TOOLS)/.installed

@@ -1,4 +1,4 @@
-"""The `snowmcp` command: serve a server, build the demo warehouse, run the tour.
+"""The `snowmcp` command: serve a server, build the demo warehouse, run the tour, the agent host.
 
 Servers and clients are found by name (`servers.<name>.server.build_server`,
 `clients.<module>`) so that `common/` never imports them statically.
@@ -40,8 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     init = demo_commands.add_parser("init", help="build the demo warehouse (DuckDB file)")
     init.add_argument("--path", type=Path, help="file to build (default: $SNOWMCP_STATE_DIR/demo/ANALYTICS.duckdb)")
     init.add_argument("--force", action="store_true", help="rebuild even if it exists")
-    tour = demo_commands.add_parser("tour", help="a guided tour of the query server over stdio")
+    tour = demo_commands.add_parser("tour", help="the agent host with all four servers, in a scripted session")
     tour.add_argument("--warehouse", help="overrides SNOWMCP_WAREHOUSE")
+    commands.add_parser("host", help="the agent host: servers, tools, call, chat (snowmcp host --help)", add_help=False)
+    commands.add_parser("config", help="MCP client configuration: claude (snowmcp config --help)", add_help=False)
     return parser
 
 
@@ -88,13 +90,16 @@ def _demo(args: argparse.Namespace) -> None:
         suites = importlib.import_module("servers.quality.demo").install_demo_suites(path.parent / "quality")
         print(f"demo quality suites: {', '.join(str(s) for s in suites)}")
     else:
-        from clients.tour import run_tour
-
-        run_tour(args.warehouse)
+        code = importlib.import_module("clients.host.demo").run_demo(args.warehouse)
+        if code:
+            raise SystemExit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] in (["host"], ["config"]):  # the agent host parses its own arguments
+        return int(importlib.import_module("clients.host.cli").main(arguments))
+    args = _parser().parse_args(arguments)
     try:
         if args.command == "serve":
             _serve(args)
