@@ -174,10 +174,14 @@ async def _chat(host: Any, provider: Any, args: argparse.Namespace) -> int:
 
     conversation = Conversation()
 
+    def show(event: Any) -> None:
+        if not (event.kind == "user" and args.prompt is None):  # typed lines are on the screen already
+            print_event(event, sys.stdout)
+
     async def turn(prompt: str) -> int:
         try:
             await run_turn(host, provider, prompt, conversation=conversation, max_steps=args.max_steps,
-                           on_event=lambda event: print_event(event, sys.stdout))
+                           on_event=show)
         except ProviderError as exc:
             print(f"snowmcp: the model could not answer: {exc}", file=sys.stderr)
             return EXIT_TOOL_ERROR
