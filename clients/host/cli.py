@@ -187,13 +187,18 @@ async def _chat(host: Any, provider: Any, args: argparse.Namespace) -> int:
             return EXIT_TOOL_ERROR
         return EXIT_OK
 
-    if args.prompt is not None:
-        return await turn(args.prompt)
-    status = EXIT_OK
-    while True:
-        print("you> ", end="", flush=True)
-        line = await anyio.to_thread.run_sync(sys.stdin.readline)
-        if not line or line.strip() in ("exit", "quit"):
-            return status
-        if line.strip():
-            status = await turn(line.strip())
+    try:
+        if args.prompt is not None:
+            return await turn(args.prompt)
+        status = EXIT_OK
+        while True:
+            print("you> ", end="", flush=True)
+            line = await anyio.to_thread.run_sync(sys.stdin.readline)
+            if not line or line.strip() in ("exit", "quit"):
+                return status
+            if line.strip():
+                status = await turn(line.strip())
+    finally:
+        close = getattr(provider, "aclose", None)
+        if close is not None:
+            await close()  # the SDK's connection pool
