@@ -143,3 +143,24 @@ async def test_a_foreign_server_we_did_not_write() -> None:
         assert not echoed.is_error and "hello" in echoed.text
         summed = await host.call("everything__get-sum", {"a": 2, "b": 3})
         assert not summed.is_error and "5" in summed.text
+
+
+async def test_http_servers_with_a_bearer_token_and_over_sse(demo_db: Path) -> None:
+    from tests.processes import http_server
+
+    token = "host-test-token"
+    with http_server(f"duckdb://{demo_db}", "streamable-http", env={"SNOWMCP_AUTH_TOKEN": token}) as url, \
+            http_server(f"duckdb://{demo_db}", "sse") as sse_url:
+        specs = [
+            ServerSpec(name="remote", transport="streamable-http", url=f"{url}/mcp",
+                       headers={"Authorization": f"Bearer {token}"}),
+            ServerSpec(name="unauthorized", transport="streamable-http", url=f"{url}/mcp"),
+            ServerSpec(name="legacy", transport="sse", url=f"{sse_url}/sse"),
+        ]
+        async with Host(specs, connect_timeout_s=15) as host:
+            statuses = {s.name: s for s in await host.statuses(ping=True)}
+            assert statuses["remote"].state == "ready" and statuses["legacy"].state == "ready"
+            assert statuses["unauthorized"].state == "down" and statuses["unauthorized"].error  # refused: 401
+            for server in ("remote", "legacy"):
+                result = await host.call(f"{server}__run_query", {"sql": "SELECT 1 AS one"})
+                assert not result.is_error and result.structured["rows"] == [[1]]
