@@ -42,6 +42,7 @@ class ServerRuntime:
             reset_timeout_s=settings.breaker_reset_timeout_s,
         )
         self._warehouse = warehouse
+        self._owns_warehouse = warehouse is None  # one handed in (tests, a shared pool) is closed by its owner
         self._open_lock = asyncio.Lock()
 
     async def warehouse(self) -> Warehouse:
@@ -56,7 +57,7 @@ class ServerRuntime:
         return self._warehouse
 
     async def close(self) -> None:
-        if self._warehouse is not None:
+        if self._warehouse is not None and self._owns_warehouse:
             await self._warehouse.close()
             self._warehouse = None
 

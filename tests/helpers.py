@@ -1,10 +1,14 @@
-"""Helpers for calling tools in tests."""
+"""Helpers for calling tools in tests, and a warehouse that records what reaches it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from mcp import Client
+
+from common.results import RowCollector
+from common.warehouse.base import FetchOutcome, QueryTag, Warehouse
 
 
 async def call_ok(client: Client, tool: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -34,3 +38,19 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+class SpyWarehouse:
+    """Wraps any warehouse and records every statement that reaches it."""
+
+    def __init__(self, inner: Warehouse) -> None:
+        self.inner = inner
+        self.statements: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def execute(self, sql: str, collector: RowCollector, *, params: Sequence[Any] | None = None,
+                      timeout_s: float, tag: QueryTag) -> FetchOutcome:
+        self.statements.append(sql)
+        return await self.inner.execute(sql, collector, params=params, timeout_s=timeout_s, tag=tag)

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mcp import Client
 
-from common.results import RowCollector
 from common.settings import Settings
-from common.warehouse.base import FetchOutcome, QueryTag, Warehouse
 from common.warehouse.selection import open_warehouse
 from servers.query.server import build_server
 from tests.conftest import Backend
-from tests.helpers import call_error, call_ok
+from tests.helpers import SpyWarehouse, call_error, call_ok
 
 pytestmark = pytest.mark.anyio
 
@@ -109,22 +106,6 @@ async def test_limits_are_validated(query_client: Client) -> None:
     assert "max_rows" in await call_error(query_client, "run_query", {"sql": "SELECT 1", "max_rows": 0})
     assert "timeout_s" in await call_error(query_client, "run_query", {"sql": "SELECT 1", "timeout_s": 10_000})
     assert "sql" in await call_error(query_client, "run_query", {"sql": 42})
-
-
-class SpyWarehouse:
-    """Wraps any warehouse and records every statement that reaches it."""
-
-    def __init__(self, inner: Warehouse) -> None:
-        self.inner = inner
-        self.statements: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    async def execute(self, sql: str, collector: RowCollector, *, params: Sequence[Any] | None = None,
-                      timeout_s: float, tag: QueryTag) -> FetchOutcome:
-        self.statements.append(sql)
-        return await self.inner.execute(sql, collector, params=params, timeout_s=timeout_s, tag=tag)
 
 
 HOSTILE = [
