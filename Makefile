@@ -7,6 +7,8 @@ NODE_BIN := $(abspath $(TOOLS))/node_modules/.bin
 INSPECTOR_VERSION := 2.12.0
 # The reference "everything" server: a foreign MCP server the agent host is tested against.
 EVERYTHING_VERSION := 2026.8.31
+# The official MCP conformance suite, run against each server over streamable HTTP.
+CONFORMANCE_VERSION := 0.1.16
 
 .PHONY: demo test bench install tools clean
 
@@ -22,7 +24,8 @@ install: $(BIN)/.installed
 $(TOOLS)/.installed: Makefile
 	mkdir -p $(TOOLS)
 	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error node@22 \
-		@modelcontextprotocol/inspector@$(INSPECTOR_VERSION) @modelcontextprotocol/server-everything@$(EVERYTHING_VERSION)
+		@modelcontextprotocol/inspector@$(INSPECTOR_VERSION) @modelcontextprotocol/server-everything@$(EVERYTHING_VERSION) \
+		@modelcontextprotocol/conformance@$(CONFORMANCE_VERSION)
 	touch $@
 
 tools: $(TOOLS)/.installed

@@ -20,6 +20,8 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
 
 from common.errors import ConfigError
 from common.runtime import ServerRuntime
@@ -48,6 +50,19 @@ def configure_logging(level: str) -> None:
     logging.getLogger("snowmcp").setLevel(level)
 
 
+class SnowmcpServer(MCPServer):
+    """MCPServer with protocol errors where the SDK gives none: a bad `prompts/get` (an unknown prompt,
+    missing arguments) is -32602 Invalid params, not an untyped error logged with a traceback."""
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
+        if name not in {prompt.name for prompt in await self.list_prompts()}:
+            raise MCPError(INVALID_PARAMS, f"Unknown prompt: {name}")
+        try:
+            return await super().get_prompt(name, arguments, context)
+        except ValueError as exc:  # how the SDK reports missing or invalid arguments
+            raise MCPError(INVALID_PARAMS, str(exc)) from None
+
+
 def new_server(
     runtime: ServerRuntime,
     *,
@@ -71,7 +86,7 @@ def new_server(
             "token_verifier": StaticTokenVerifier(token),
             "auth": AuthSettings(issuer_url=public_url, resource_server_url=public_url),
         }
-    return MCPServer(
+    return SnowmcpServer(
         f"snowmcp-{runtime.server_name}",
         title=f"snowmcp {runtime.server_name}",
         instructions=instructions,

@@ -125,3 +125,21 @@ def test_a_client_that_disappears_mid_call_leaves_no_work_running(demo_db: Path)
     finally:
         if peer.process.poll() is None:
             peer.process.kill()
+
+
+@pytest.mark.anyio
+async def test_a_bad_prompt_request_is_an_invalid_params_error(settings) -> None:  # noqa: ANN001
+    from mcp import Client
+    from mcp.shared.exceptions import MCPError
+
+    from servers.query.server import build_server
+
+    async with Client(build_server(settings)) as client:
+        with pytest.raises(MCPError) as unknown:
+            await client.get_prompt("nope")
+        with pytest.raises(MCPError) as missing:
+            await client.get_prompt("explore_table", {})
+        prompt = await client.get_prompt("explore_table", {"table": "ANALYTICS.SALES.ORDERS"})
+    assert unknown.value.code == -32602 and "Unknown prompt: nope" in str(unknown.value)
+    assert missing.value.code == -32602 and "table" in str(missing.value)
+    assert "ANALYTICS.SALES.ORDERS" in prompt.messages[0].content.text
