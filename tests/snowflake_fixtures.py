@@ -55,6 +55,7 @@ class FakesnowServer:
         self.host = host
         self.port = port or _free_port(host)
         self.requests: list[Recorded] = []
+        self.faults: set[str] = set()  # "cut_query_responses": answer queries with half a body, then hang up
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -62,7 +63,7 @@ class FakesnowServer:
         import fakesnow.server
         import uvicorn
 
-        config = uvicorn.Config(_Recorder(fakesnow.server.app, self.requests), host=self.host, port=self.port,
+        config = uvicorn.Config(_Recorder(fakesnow.server.app, self.requests, self.faults), host=self.host, port=self.port,
                                 log_config=None, log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"fakesnow:{self.port}", daemon=True)
@@ -98,8 +99,8 @@ class _Recorder:
 
     _PATHS = ("/session/v1/login-request", "/queries/v1/query-request", "/abort-request")
 
-    def __init__(self, app: Any, log: list[Recorded]) -> None:
-        self.app, self.log = app, log
+    def __init__(self, app: Any, log: list[Recorded], faults: set[str]) -> None:
+        self.app, self.log, self.faults = app, log, faults
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].endswith(self._PATHS):
@@ -123,7 +124,28 @@ class _Recorder:
         async def replay() -> dict[str, Any]:
             return pending.pop(0) if pending else await receive()
 
+        if "cut_query_responses" in self.faults and path.endswith("query-request"):
+            send = _cut_after_half(send)
         await self.app(scope, replay, send)
+
+
+class _ConnectionCut(Exception):
+    """Raised inside the ASGI app to make the server drop the connection mid-response."""
+
+
+def _cut_after_half(send: Any) -> Any:
+    async def cut(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"]
+            await send({**message, "headers": headers})  # chunked, so the cut is visible to the client
+        elif message["type"] == "http.response.body":
+            body = message.get("body", b"")
+            await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+            raise _ConnectionCut("connection dropped mid-result (planted fault)")
+        else:
+            await send(message)
+
+    return cut
 
 
 def _parse(raw: bytes, gzipped: bool, *, login: bool) -> dict[str, Any]:
