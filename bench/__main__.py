@@ -14,11 +14,16 @@ measured side by side, interleaved, with medians over repeats.
       DuckDB's own SUMMARIZE of the same table                target <= 0.5x
   (e) quality run_checks of a 20-check suite on ORDERS: one statement, against
       one hand-written single-pass SELECT of the same metrics target <= 1.25x
+  (f) load over streamable HTTP: 50 sessions x 40 calls against `serve query` (cached run_query,
+      and mixed with 1 in 5 uncached) and against a bare MCPServer echo, stateful and stateless:
+      zero failed calls, server RSS flat across rounds, cached throughput against echo
+                                                              target >= 0.8x
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -26,6 +31,7 @@ from pathlib import Path
 import anyio
 
 from bench.analytics import profile_vs_summarize
+from bench.load import load_vs_bare
 from bench.quality import suite_vs_hand_written
 from bench.measure import (
     cached_query_vs_echo,
@@ -54,6 +60,8 @@ def main() -> None:
         "cached_round_trip": anyio.run(cached_query_vs_echo, warehouse, calls),
         "profile_table": anyio.run(profile_vs_summarize, demo, repeats),
         "quality_suite": anyio.run(suite_vs_hand_written, demo, repeats),
+        "load": anyio.run(functools.partial(load_vs_bare, demo, rounds=1 if args.quick else 3,
+                                            stateless=not args.quick)),
     }
     failed = [name for name, r in results.items() if not r["pass"]]
     for name, r in results.items():
