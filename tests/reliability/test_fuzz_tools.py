@@ -131,7 +131,8 @@ def test_every_tool_survives_generated_arguments(servers: dict[str, Any], name: 
 
     with caplog.at_level(logging.ERROR):
         check()
-    crashes = [r.getMessage() for r in caplog.records if "crashed" in r.getMessage() or r.exc_info]
+    ours = [r for r in caplog.records if r.name.startswith(("snowmcp", "mcp"))]  # not other tests' driver threads
+    crashes = [r.getMessage() for r in ours if "crashed" in r.getMessage() or r.exc_info]
     assert crashes == [], crashes
     assert len(set(seen)) >= len(tools) // 2  # the draw reached most tools
     assert any(outcomes) and not all(outcomes)  # both refusals and calls that got through
