@@ -13,9 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mcp import Client
 
-from bench.warehouse_copy import CountingWarehouse, direct_copy, side_by_side
+from bench.side_by_side import tool_vs_direct
 
 PROFILE_TARGET = 0.5
 TABLE = "ANALYTICS.SALES.ORDERS"
@@ -23,26 +22,11 @@ TABLE = "ANALYTICS.SALES.ORDERS"
 
 async def profile_vs_summarize(demo: Path, repeats: int) -> dict[str, Any]:
     from common.settings import Settings
-    from common.warehouse.selection import open_warehouse
     from servers.analytics.server import build_server
 
     settings = Settings(warehouse=f"duckdb://{demo}", cache_ttl_s=0)
-    warehouse = CountingWarehouse(await open_warehouse(settings))
-    statements: list[int] = []
-
-    def check(result: Any) -> None:
-        if result.is_error:
-            raise RuntimeError(f"profile_table failed: {result.content}")
-        statements.append(len(warehouse.statements))
-        warehouse.statements.clear()
-
-    server = build_server(settings, warehouse=warehouse)  # type: ignore[arg-type]
-    with direct_copy(demo) as direct:
-        async with Client(server) as client:
-            warehouse.statements.clear()
-            profile_s, summarize_s, result = await side_by_side(
-                lambda: client.call_tool("profile_table", {"table": TABLE}),
-                lambda: direct.sql(f"SUMMARIZE {TABLE}").fetchall(), repeats, check)
+    profile_s, summarize_s, result, statements = await tool_vs_direct(
+        build_server, settings, demo, "profile_table", {"table": TABLE}, f"SUMMARIZE {TABLE}", repeats)
     ratio = profile_s / summarize_s
     columns = len(result.structured_content["columns"])  # type: ignore[index]
     one_statement = set(statements) == {1}

@@ -15,9 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mcp import Client
 
-from bench.warehouse_copy import CountingWarehouse, direct_copy, side_by_side
+from bench.side_by_side import tool_vs_direct
 
 TARGET = 1.25
 SUITE = """\
@@ -58,27 +57,12 @@ FROM ANALYTICS.SALES.ORDERS"""
 
 async def suite_vs_hand_written(demo: Path, repeats: int) -> dict[str, Any]:
     from common.settings import Settings
-    from common.warehouse.selection import open_warehouse
     from servers.quality.server import build_server
 
     state = Path(tempfile.mkdtemp(prefix="snowmcp-bench-state-"))
     settings = Settings(warehouse=f"duckdb://{demo}", cache_ttl_s=0, state_dir=state)
-    warehouse = CountingWarehouse(await open_warehouse(settings))
-    statements: list[int] = []
-
-    def check(result: Any) -> None:
-        if result.is_error:
-            raise RuntimeError(f"run_checks failed: {result.content}")
-        statements.append(len(warehouse.statements))
-        warehouse.statements.clear()
-
-    server = build_server(settings, warehouse=warehouse)  # type: ignore[arg-type]
-    with direct_copy(demo) as direct:
-        async with Client(server) as client:
-            warehouse.statements.clear()
-            ours, theirs, result = await side_by_side(
-                lambda: client.call_tool("run_checks", {"suite": SUITE}),
-                lambda: direct.sql(HAND_WRITTEN).fetchall(), repeats, check)
+    ours, theirs, result, statements = await tool_vs_direct(
+        build_server, settings, demo, "run_checks", {"suite": SUITE}, HAND_WRITTEN, repeats)
     checks = len(result.structured_content["results"])  # type: ignore[index]
     ratio = ours / theirs
     return {

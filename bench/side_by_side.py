@@ -1,5 +1,5 @@
-"""Helpers the benchmarks share: a statement-counting warehouse, a private copy of the demo file,
-and side-by-side timing.
+"""What the warehouse benchmarks share: a tool call timed side by side with a direct DuckDB query,
+the statements it sent counted at the warehouse.
 
 DuckDB allows one configuration per database file in a process, and the server's
 differs from a plain connection's, so the "direct DuckDB" side of a comparison
@@ -69,3 +69,28 @@ async def side_by_side(ours: Callable[[], Awaitable[Any]], theirs: Callable[[], 
         theirs()
         theirs_s.append(time.perf_counter() - started)
     return statistics.median(ours_s), statistics.median(theirs_s), result
+
+
+async def tool_vs_direct(build_server: Callable[..., Any], settings: Any, demo: Path, tool: str,
+                         arguments: dict[str, Any], direct_sql: str, repeats: int) -> tuple[float, float, Any, list[int]]:
+    """Median seconds of an in-memory `tool` call and of `direct_sql` on a copy of `demo`, interleaved;
+    also the last result and how many statements each call sent to the warehouse."""
+    from mcp import Client
+
+    from common.warehouse.selection import open_warehouse
+
+    warehouse = CountingWarehouse(await open_warehouse(settings))
+    statements: list[int] = []
+
+    def check(result: Any) -> None:
+        if result.is_error:
+            raise RuntimeError(f"{tool} failed: {result.content}")
+        statements.append(len(warehouse.statements))
+        warehouse.statements.clear()
+
+    server = build_server(settings, warehouse=warehouse)
+    with direct_copy(demo) as direct:
+        async with Client(server) as client:
+            ours, theirs, result = await side_by_side(lambda: client.call_tool(tool, arguments),
+                                                      lambda: direct.sql(direct_sql).fetchall(), repeats, check)
+    return ours, theirs, result, statements
