@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -119,11 +120,7 @@ class ServerConnection:
             from mcp.client.sse import sse_client
 
             return sse_client(spec.url or "", headers=spec.headers or None)
-        import httpx2
-        from mcp.client.streamable_http import streamable_http_client
-
-        # The HTTP client lives as long as the transport; its headers carry the auth.
-        return streamable_http_client(spec.url or "", http_client=httpx2.AsyncClient(headers=spec.headers))
+        return _streamable_http(spec.url or "", spec.headers)
 
     def _went_down(self, exc: BaseException) -> None:
         self.state = "down"
@@ -206,6 +203,16 @@ class ServerConnection:
         except Exception:  # noqa: BLE001 - not answering is the answer
             return None
         return round((time.perf_counter() - started) * 1000, 3)
+
+
+@asynccontextmanager
+async def _streamable_http(url: str, headers: dict[str, str]) -> AsyncIterator[Any]:
+    """Streamable HTTP with our headers (auth); the HTTP client is closed with the transport."""
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with httpx2.AsyncClient(headers=headers) as http, streamable_http_client(url, http_client=http) as streams:
+        yield streams
 
 
 def describe_failure(exc: BaseException) -> str:
