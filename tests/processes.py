@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -31,31 +32,38 @@ def server_env(warehouse: str, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def http_server(warehouse: str, transport: str, *, env: dict[str, str] | None = None,
-                extra_args: tuple[str, ...] = ()) -> Iterator[str]:
-    """Run a server over HTTP on a free loopback port; yields its base URL."""
+def http_server(warehouse: str, transport: str, *, server: str = "query", env: dict[str, str] | None = None,
+                extra_args: tuple[str, ...] = (), log: Path | None = None) -> Iterator[str]:
+    """Run a server over HTTP on a free loopback port; yields its base URL. With `log`, its stderr goes
+    to that file (a pipe nobody reads could fill up and stall a server that logs a lot)."""
     port = free_port()
-    command = serve_command("query", "--transport", transport, "--port", str(port), *extra_args)
-    process = subprocess.Popen(command, cwd=REPO, env={**server_env(warehouse), **(env or {})},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        _wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
+    command = serve_command(server, "--transport", transport, "--port", str(port), *extra_args)
+    with (log.open("wb") if log is not None else contextlib.nullcontext(subprocess.PIPE)) as stderr:
+        process = subprocess.Popen(command, cwd=REPO, env={**server_env(warehouse), **(env or {})},
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if process.stderr:
-            process.stderr.close()
+            _wait_for_port(port, process, log)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.stderr:
+                process.stderr.close()
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path | None = None,
+                   timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            err = process.stderr.read().decode() if process.stderr else ""
+            if log is not None:
+                err = log.read_text(errors="replace")[-4000:]
+            else:
+                err = process.stderr.read().decode() if process.stderr else ""
             raise RuntimeError(f"server exited with {process.returncode}: {err}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):

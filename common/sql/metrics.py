@@ -201,6 +201,19 @@ def parse_instant(text: str | dt.date, what: str) -> dt.datetime:
                               hint="Use 2026-11-01 or 2026-11-01T08:00:00.") from None
 
 
+def instant_range(start: str | None, end: str | None, label: str = "") -> tuple[dt.datetime | None, dt.datetime | None]:
+    """A [start, end) range as instants (either may be absent); both zoned or both naive, end after start."""
+    prefix = f"{label}." if label else ""
+    first = parse_instant(start, f"{prefix}start") if start else None
+    last = parse_instant(end, f"{prefix}end") if end else None
+    where = f"{label}: " if label else ""
+    if first and last and (first.tzinfo is None) != (last.tzinfo is None):
+        raise InvalidArgument(f"{where}start and end must both have a time zone or both have none")
+    if first and last and last <= first:
+        raise InvalidArgument(f"{where}end ({end}) must be after start ({start})")
+    return first, last
+
+
 def _is_midnight(value: dt.datetime) -> bool:
     return value.time() == dt.time() and value.tzinfo is None
 

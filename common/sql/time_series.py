@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from common.errors import InvalidArgument
 from common.sql.columns import Column, ColumnKind, TableColumns, quoted
-from common.sql.metrics import Filter, Metric, all_of, filter_condition, literal, metric_expression, parse_instant
+from common.sql.metrics import Filter, Metric, all_of, filter_condition, instant_range, literal, metric_expression
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -52,13 +52,7 @@ class SeriesSpec:
         return column
 
     def bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
-        start = parse_instant(self.start, "start") if self.start else None
-        end = parse_instant(self.end, "end") if self.end else None
-        if start and end and (start.tzinfo is None) != (end.tzinfo is None):
-            raise InvalidArgument("start and end must both have a time zone or both have none")
-        if start and end and end <= start:
-            raise InvalidArgument(f"end ({self.end}) must be after start ({self.start})")
-        return start, end
+        return instant_range(self.start, self.end)
 
     def row_conditions(self, time: Column) -> list[exp.Expression]:
         """The WHERE conditions: filters, a non-null time, and the [start, end) range."""

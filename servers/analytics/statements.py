@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from common.errors import InvalidArgument
 from common.identifiers import table_expression
 from common.sql.columns import Column, TableColumns, quoted
-from common.sql.metrics import Filter, Metric, all_of, filter_condition, literal, metric_expression, parse_instant
+from common.sql.metrics import Filter, Metric, all_of, filter_condition, instant_range, literal, metric_expression
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -39,11 +39,8 @@ class Period(BaseModel):
     end: str = Field(description="First instant excluded (ISO date or date-time).")
 
     def instants(self, label: str) -> tuple[dt.datetime, dt.datetime]:
-        start, end = parse_instant(self.start, f"{label}.start"), parse_instant(self.end, f"{label}.end")
-        if (start.tzinfo is None) != (end.tzinfo is None):
-            raise InvalidArgument(f"{label}: start and end must both have a time zone or both have none")
-        if end <= start:
-            raise InvalidArgument(f"{label}: end ({self.end}) must be after start ({self.start})")
+        start, end = instant_range(self.start, self.end, label)
+        assert start is not None and end is not None  # both are required fields
         return start, end
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.processes import REPO, _wait_for_port, free_port, serve_command, server_env
+from tests.processes import REPO, http_server
 
 SERVERS = ["query", "analytics", "etl", "quality"]
 BASELINE = Path(__file__).parent / "conformance" / "baseline.yml"
@@ -44,27 +44,15 @@ def _env() -> dict[str, str]:
 @contextmanager
 def _serve(server: str, demo_db: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """`snowmcp serve <server> --transport streamable-http` on a free loopback port, no token;
-    yields the MCP endpoint URL and the server's log file (stderr goes to a file, not a pipe, so
-    the tracebacks the suite provokes can never fill a pipe and stall the server)."""
-    port = free_port()
+    yields the MCP endpoint URL and the server's log file (a file, not a pipe, so the tracebacks
+    the suite provokes can never fill a pipe and stall the server)."""
     log = tmp_path / f"{server}-server.log"
-    env = server_env(f"duckdb://{demo_db}", SNOWMCP_STATE_DIR=str(tmp_path / "state"))
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(serve_command(server, "--transport", "streamable-http", "--port", str(port)),
-                                   cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
-        try:
-            try:
-                _wait_for_port(port, process)
-            except (RuntimeError, TimeoutError) as exc:
-                raise AssertionError(f"{exc}\n{_tail(log)}") from exc
-            yield f"http://127.0.0.1:{port}/mcp", log
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    try:
+        with http_server(f"duckdb://{demo_db}", "streamable-http", server=server, log=log,
+                         env={"SNOWMCP_STATE_DIR": str(tmp_path / "state")}) as url:
+            yield f"{url}/mcp", log
+    except (RuntimeError, TimeoutError) as exc:
+        raise AssertionError(f"{exc}\n{_tail(log)}") from exc
 
 
 def _run(url: str, baseline: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
