@@ -2,34 +2,41 @@
 
 A capped read fetches `max_rows + 1` rows (the extra row tells `truncated`).
 Adding that as a LIMIT to the outermost query lets DuckDB or Snowflake stop
-scanning there instead of producing a million rows we never fetch. An existing
-smaller LIMIT is kept; ORDER BY still applies before the LIMIT, so the rows
-returned are exactly those the statement would have returned first.
-Statements that are not plain queries (SHOW, DESCRIBE, EXPLAIN, SUMMARIZE) and
-LIMITs we cannot read (an expression, FETCH FIRST) are left as they are.
+scanning there instead of producing a million rows we never fetch. ORDER BY
+still applies before the LIMIT, so the rows returned are exactly those the
+statement would have returned first.
+
+The cap only ever narrows what the statement itself asks for: a smaller
+literal LIMIT is kept, OFFSET keeps its place, and a limit we cannot compare
+(LIMIT ... PERCENT, WITH TIES, an expression, FETCH FIRST) is left untouched —
+the fetch still stops at the cap, and `truncated` says so. Statements that are
+not plain queries (SHOW, DESCRIBE, EXPLAIN, SUMMARIZE, PIVOT) are left as they are.
 """
 
 from __future__ import annotations
 
-import functools
+from sqlglot import exp
 
 
-@functools.lru_cache(maxsize=1024)
-def with_row_limit(sql: str, dialect: str, limit: int) -> str:
-    """`sql` (one guarded statement) with its outermost LIMIT at most `limit`."""
-    import sqlglot  # lazily: server start-up must not pay for it
-    from sqlglot import exp
-    from sqlglot.errors import SqlglotError
-
-    try:
-        statement = sqlglot.parse_one(sql, read=dialect)
-    except SqlglotError:
-        return sql
-    if not isinstance(statement, (exp.Select, exp.SetOperation)) or statement.args.get("fetch"):
-        return sql
+def capped(statement: exp.Expression, limit: int) -> exp.Expression:
+    """`statement` with its outermost LIMIT at most `limit` (a copy when it changes; never in place)."""
+    if not isinstance(statement, (exp.Select, exp.SetOperation)):
+        return statement
     current = statement.args.get("limit")
+    if isinstance(current, exp.Fetch):
+        return statement
     if current is not None:
         value = current.expression
+        options = current.args.get("limit_options")
+        if options is not None and (options.args.get("percent") or options.args.get("with_ties")):
+            return statement
         if not (isinstance(value, exp.Literal) and value.is_int) or int(value.name) <= limit:
-            return sql
-    return statement.limit(limit, copy=False).sql(dialect=dialect)
+            return statement
+    return statement.limit(limit)  # copies
+
+
+def with_row_limit(sql: str, dialect: str, limit: int) -> str:
+    """For SQL text we built ourselves and kept as text: parsed, capped and rendered once."""
+    import sqlglot
+
+    return capped(sqlglot.parse_one(sql, read=dialect), limit).sql(dialect=dialect)

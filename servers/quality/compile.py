@@ -75,7 +75,7 @@ class Scope:
     dialect: str
     condition: exp.Expression | None  # the suite's guarded filter
     guard_condition: Callable[[str], exp.Expression]
-    guard_query: Callable[[str], str]
+    guard_query: Callable[[str], exp.Expression]
     others: dict[str, tuple[TableDescription, TableColumns]]  # referenced tables, by the name the suite used
 
     def table(self) -> exp.Table:
@@ -393,12 +393,11 @@ def _expression(check: DeclaredCheck, scope: Scope) -> CompiledCheck:
 
 
 def _failed_rows(check: DeclaredCheck, scope: Scope) -> CompiledCheck:
-    import sqlglot
     from sqlglot import exp
 
     params = check.params
     assert isinstance(params, types.FailedRows)
-    rows = sqlglot.parse_one(scope.guard_query(params.sql), read=scope.dialect)
+    rows = scope.guard_query(params.sql)
     query = exp.select(exp.alias_(exp.Count(this=exp.Star()), "unexpected")).from_(exp.paren(rows).as_("bad"))
     compiled = _rows_check(check, exp.null(), exp.null(), rows)  # type: ignore[arg-type]
     evaluate_rows = compiled.evaluate
@@ -411,12 +410,11 @@ def _failed_rows(check: DeclaredCheck, scope: Scope) -> CompiledCheck:
 
 
 def _custom_metric(check: DeclaredCheck, scope: Scope) -> CompiledCheck:
-    import sqlglot
     from sqlglot import exp
 
     params = check.params
     assert isinstance(params, types.CustomMetric)
-    statement = sqlglot.parse_one(scope.guard_query(params.sql), read=scope.dialect)
+    statement = scope.guard_query(params.sql)
     if not isinstance(statement, exp.Query):
         raise InvalidArgument(f"{check.name}: the sql must be a query returning one number")
     return _bounded_value(check, exp.null(), query=statement, key="first_column")  # runs as written

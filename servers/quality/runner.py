@@ -95,12 +95,11 @@ class QualityRunner:
         self._plans: LRUCache[tuple[Any, ...], Plan] = LRUCache(maxsize=PLAN_CACHE_SIZE)
 
     async def plan(self, suite: Suite) -> Plan:
-        from common.guard import guard_condition, guard_sql
-
         warehouse = await self.runtime.warehouse()
+        guard = await self.runtime.sql_guard()
         dialect, allow = warehouse.dialect, self.runtime.settings.allow_functions
         description = await self.runtime.catalog(lambda w: resolve_table(w, suite.table))
-        condition = guard_condition(suite.filter, dialect, allow_functions=allow) if suite.filter else None
+        condition = guard.condition(suite.filter) if suite.filter else None
         errors: dict[int, str] = {}
         others: dict[str, tuple[Any, TableColumns]] = {}
         for check in suite.checks:
@@ -119,8 +118,8 @@ class QualityRunner:
             return cached
         scope = Scope(
             description=description, columns=TableColumns(description, dialect), dialect=dialect, condition=condition,
-            guard_condition=lambda sql: guard_condition(sql, dialect, allow_functions=allow),
-            guard_query=lambda sql: guard_sql(sql, dialect, allow_functions=allow).sql or "",
+            guard_condition=guard.condition,
+            guard_query=lambda sql: _checked(guard.statement(sql).expression),
             others=others,
         )
         compiled: list[CompiledCheck] = []
@@ -310,3 +309,9 @@ def _shape(description: Any) -> tuple[Any, ...]:
 
 def _int(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def _checked(statement: Any) -> Any:
+    """A private copy of a guarded statement, for a plan to build on."""
+    assert statement is not None
+    return statement.copy()

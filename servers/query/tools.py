@@ -77,7 +77,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         known = TableColumns(description, warehouse.dialect)
         picked = known.get_many(columns) if columns else known.all
         query = exp.select(*[quoted(c) for c in picked]).from_(table_expression(description.ref)).limit(limit)
-        result = await runtime.query(query.sql(dialect=warehouse.dialect), tool="sample_rows", max_rows=limit)
+        result = await runtime.query(query, tool="sample_rows", max_rows=limit)
         return SampleRows(table=str(description.ref), **result.model_dump())
 
     @tools.tool(title="Run read-only SQL", **read_only)
@@ -96,19 +96,23 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         rather than fetching many rows. Identical queries within a few minutes are served from a cache
         (`cached: true`)."""
         verdict = await runtime.guard(sql)
-        assert verdict.sql is not None
-        return await runtime.query(verdict.sql, tool="run_query", max_rows=max_rows, timeout_s=timeout_s)
+        assert verdict.expression is not None
+        return await runtime.query(verdict.expression, tool="run_query", max_rows=max_rows, timeout_s=timeout_s)
 
     @tools.tool(title="Explain query", **read_only)
     async def explain_query(sql: Sql) -> QueryPlan:
         """Show the warehouse's execution plan for a read-only statement, without running it."""
+        from sqlglot import exp
+
         verdict = await runtime.guard(sql)
-        assert verdict.sql is not None
+        assert verdict.sql is not None and verdict.expression is not None
         if verdict.statement_type in ("SHOW", "DESCRIBE", "SUMMARIZE"):
             raise InvalidArgument(f"{verdict.statement_type} statements have no plan; pass a query")
-        warehouse = await runtime.warehouse()
-        explain = "EXPLAIN USING TEXT" if warehouse.dialect == "snowflake" else "EXPLAIN"  # a readable plan
-        statement = verdict.sql if verdict.statement_type == "EXPLAIN" else f"{explain} {verdict.sql}"
+        statement = verdict.expression
+        if verdict.statement_type != "EXPLAIN":
+            warehouse = await runtime.warehouse()
+            form = "USING TEXT " if warehouse.dialect == "snowflake" else ""  # a readable plan
+            statement = exp.Command(this="EXPLAIN", expression=exp.Literal.string(form + verdict.sql))
         result = await runtime.query(statement, tool="explain_query", max_rows=runtime.settings.max_rows_limit)
         return QueryPlan(sql=verdict.sql, plan=_plan_text(result))
 
@@ -123,21 +127,14 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
     ) -> SqlVerdict:
         """Check a statement without running it: would run_query accept it, what kind of statement it is,
         which tables it reads, and (given another dialect) the same SQL in the warehouse's dialect."""
-        from common.guard import check_sql, transpile
-
         warehouse = await runtime.warehouse()
         source = _dialect_name(dialect) if dialect else warehouse.dialect
-        allow = runtime.settings.allow_functions
-        verdict = check_sql(sql, source, allow_functions=allow)
-        transpiled = verdict.sql
-        if verdict.allowed and source != warehouse.dialect:
-            # What runs is the transpiled text, so that is what the guard must accept.
-            transpiled = transpile(sql, source, warehouse.dialect)
-            verdict = check_sql(transpiled, warehouse.dialect, allow_functions=allow)
+        # The same verdict run_query would reach, on what would run (the transpiled text).
+        verdict = await runtime.off_loop(lambda guard: guard.transpile(sql, source))
         return SqlVerdict(
             allowed=verdict.allowed, reason=verdict.reason, statement_type=verdict.statement_type,
             tables=list(verdict.tables), dialect=warehouse.dialect,
-            transpiled=transpiled if verdict.allowed else None,
+            transpiled=verdict.sql if verdict.allowed and source != warehouse.dialect else None,
         )
 
     return tools

@@ -1,9 +1,16 @@
 """The SQL guard, table-driven: what a model might send, in both dialects, and the verdict.
 
+The guard is an allow-list (common/guard): these cases are examples of classes, not the
+list of what it refuses. Each class of the outside review has cases here in both
+dialects: quoted names, pipe chains, engine-state functions, replacement scans, JSON
+dynamic SQL, UDFs and qualified calls, sequences, stages; and so do the benign
+statements an analyst writes (SHOW, PIVOT ... ORDER BY, subqueries over SHOW).
+
 sqlglot quirks these cases pin down (30.x):
-- `parse_one("SELECT 1; DROP TABLE x")` returns a Block; the guard uses `parse` and counts.
+- `parse_one("SELECT 1; DROP TABLE x")` returns a Block; the guard counts statements itself.
 - CALL, EXECUTE IMMEDIATE, LOAD, RESET, VACUUM, GRANT ROLE, SHOW TASKS and EXPLAIN come back
-  as `exp.Command` (untyped text): refused, except EXPLAIN, whose inner statement is parsed.
+  as `exp.Command` (untyped text): refused, except SHOW/DESCRIBE/EXPLAIN, which the guard
+  parses into their parts.
 - DuckDB `FROM 'file.csv'` becomes a *quoted identifier*, like `FROM "My Table"`; only the
   source text (a single quote) tells them apart.
 - A DELETE inside a CTE parses as a Select containing a Delete: the whole tree is walked.
@@ -15,18 +22,25 @@ import pytest
 import sqlglot
 
 from common.errors import SqlRefused
-from common.guard import check_sql, guard_sql, transpile
+from common.guard import Guard
 
 BOTH = ("snowflake", "duckdb")
 SF = ("snowflake",)
 DD = ("duckdb",)
+GUARDS = {"snowflake": Guard("snowflake"), "duckdb": Guard("duckdb")}
+
+
+def check(sql: str, dialect: str, **options: object):  # type: ignore[no-untyped-def]
+    guard = Guard(dialect, **options) if options else GUARDS[dialect]  # type: ignore[arg-type]
+    return guard.check(sql)
+
 
 # (sql, dialects, expected fragment of the refusal reason)
 REFUSED: list[tuple[str, tuple[str, ...], str]] = [
     ("SELECT 1; DROP TABLE x", BOTH, "2 statements"),
     ("select 1;;delete from t", BOTH, "2 statements"),
     ("SELECT 1; SELECT 2", BOTH, "2 statements"),
-    ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", BOTH, "DELETE inside"),
+    ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", BOTH, "DELETE"),
     ("INSERT INTO t VALUES (1)", BOTH, "INSERT"),
     ("INSERT INTO t SELECT * FROM s", BOTH, "INSERT"),
     ("UPDATE t SET a = 1", BOTH, "UPDATE"),
@@ -41,7 +55,7 @@ REFUSED: list[tuple[str, tuple[str, ...], str]] = [
     ("GRANT SELECT ON t TO ROLE r", SF, "GRANT"),
     ("GRANT ROLE accountadmin TO USER mallory", SF, "GRANT"),
     ("REVOKE SELECT ON t FROM ROLE r", SF, "REVOKE"),
-    ("BEGIN", BOTH, "TRANSACTION"),
+    ("BEGIN", BOTH, "BEGIN"),
     ("COMMIT", BOTH, "COMMIT"),
     ("ROLLBACK", BOTH, "ROLLBACK"),
     ("COPY INTO t FROM @stage", SF, "COPY"),
@@ -59,7 +73,7 @@ REFUSED: list[tuple[str, tuple[str, ...], str]] = [
     ("SELECT * FROM t WHERE SYSTEM$CANCEL_ALL_QUERIES(1) > 0", SF, "SYSTEM$CANCEL_ALL_QUERIES"),
     ("SELECT GET_PRESIGNED_URL(@stage, 'x.csv')", SF, "GET_PRESIGNED_URL"),
     ("SELECT * FROM @stage", SF, "stage reference"),
-    ("SELECT $1 FROM @my_stage/data.csv", SF, "stage reference"),
+    ("SELECT $1 FROM @my_stage/data.csv", SF, ""),
     ("USE ROLE accountadmin", SF, "USE"),
     ("USE memory", DD, "USE"),
     ("ALTER SESSION SET QUERY_TAG = 'x'", SF, "ALTER"),
@@ -99,6 +113,82 @@ REFUSED: list[tuple[str, tuple[str, ...], str]] = [
     ("SELEC 1", BOTH, ""),
     ("SELECT * FROM", BOTH, "parse"),
     ("SHOW TASKS; DROP TABLE t", SF, "statements"),
+    # pipe chains: Snowflake's ->> runs the next statement
+    ("SHOW TASKS ->> DELETE FROM ANALYTICS.SALES.ORDERS", SF, "->>"),
+    ("SELECT 1 ->> DELETE FROM ANALYTICS.SALES.ORDERS", SF, "->>"),
+    ("SELECT * FROM t ->> SELECT * FROM s", SF, "->>"),
+    ("SHOW TABLES ->> DROP TABLE t", SF, "->>"),
+    ("DESCRIBE TABLE t ->> GRANT ROLE r TO USER u", SF, "->>"),
+    ("SHOW TABLES LIKE 'x' DROP TABLE t", SF, "unexpected"),
+    ("SHOW TABLES IN SCHEMA s ; DROP TABLE t", SF, "statements"),
+    ("SHOW PARAMETERS", SF, "not an allowed SHOW"),
+    ("SHOW TABLES LIKE x", SF, "quoted string"),
+    ("DESCRIBE RESULT '01a2'", SF, "not an allowed DESCRIBE"),
+    ("EXECUTE TASK t", SF, "EXECUTE"),
+    ("DROP DATABASE d", BOTH, "DROP"),
+    ("ALTER SESSION SET STATEMENT_TIMEOUT_IN_SECONDS = 1", SF, "ALTER"),
+    ("COPY INTO 's3://bucket/x' FROM t", SF, "COPY"),
+    ("COPY INTO @~/leak FROM (SELECT 1)", SF, "COPY"),
+    ("UNDROP TABLE t", SF, "UNDROP"),
+    # quoted, cased and qualified function names are normalised before the lists
+    ('SELECT "SYSTEM$WAIT"(10)', SF, "SYSTEM$WAIT"),
+    ("SELECT system$wait(10)", SF, "SYSTEM$WAIT"),
+    ('SELECT "system$wait"(10)', SF, "system$wait"),
+    ("SELECT * FROM t WHERE SYSTEM$CANCEL_QUERY('x') IS NULL", SF, "SYSTEM$CANCEL_QUERY"),
+    ("SELECT SNOWFLAKE.CORTEX.COMPLETE('m', 'say hi')", SF, "CORTEX"),
+    ("SELECT ANALYTICS.UDF.SCORE(a) FROM t", SF, "user-defined"),
+    ("SELECT my_udf(a) FROM t", BOTH, "MY_UDF"),
+    ("SELECT my_schema.lower(a) FROM t", BOTH, "user-defined"),
+    ("SELECT * FROM TABLE(RESULT_SCAN(LAST_QUERY_ID()))", SF, "RESULT_SCAN"),
+    ("SELECT LAST_QUERY_ID()", SF, "LAST_QUERY_ID"),
+    ("SELECT * FROM DIRECTORY(@stage)", SF, "stage"),
+    ("SELECT seq1.nextval", SF, "sequence"),
+    ("SELECT s.NEXTVAL FROM t", SF, "sequence"),
+    ("SELECT * FROM IDENTIFIER('ANALYTICS.SALES.ORDERS')", SF, ""),
+    ("SELECT * FROM TABLE(INFORMATION_SCHEMA.TASK_HISTORY())", SF, "TASK_HISTORY"),
+    ("SELECT $session_var", SF, ""),
+    ("SELECT * FROM TABLE(my_table_udf(1))", SF, "MY_TABLE_UDF"),
+    ('SELECT "query"(\'SELECT 1\')', DD, "query"),
+    ('SELECT * FROM "query"(\'SELECT 1\')', DD, "query"),
+    ('SELECT * FROM "read_text"(\'/etc/passwd\')', DD, "read_text"),
+    ('SELECT * FROM "READ_CSV"(\'/etc/passwd\')', DD, "READ_CSV"),
+    ('SELECT * FROM main."read_text"(\'/etc/passwd\')', DD, ""),
+    ("SELECT json_execute_serialized_sql(json_serialize_sql('SELECT 1'))", DD, "json_"),
+    ("SELECT * FROM json_execute_serialized_sql(json_serialize_sql('DELETE FROM t'))", DD, "json_"),
+    ("SELECT * FROM read_duckdb('/tmp/other.duckdb')", DD, "read_duckdb"),
+    ("SELECT * FROM parquet_full_metadata('/x.parquet')", DD, "parquet_full_metadata"),
+    ('SELECT * FROM "/etc/hosts.csv"', DD, "path"),
+    ("SELECT * FROM 'orders'", DD, "used as a table"),
+    ('SELECT * FROM "s3://bucket/x.parquet"', DD, "path"),
+    ('SELECT * FROM t JOIN "data.csv" d ON true', DD, "path"),
+    ("SUMMARIZE '/etc/hosts.csv'", DD, ""),
+    ("DESCRIBE '/etc/hosts.csv'", DD, ""),
+    ("SELECT * FROM enable_logging()", DD, "enable_logging"),
+    ("SELECT * FROM enable_logging(storage := 'file', storage_path := '/tmp/x')", DD, "enable_logging"),
+    ("SELECT * FROM duckdb_logs()", DD, "duckdb_logs"),
+    ("SELECT * FROM duckdb_settings()", DD, "duckdb_settings"),
+    ("SELECT current_setting('memory_limit')", DD, "current_setting"),
+    ("SELECT * FROM checkpoint()", DD, "checkpoint"),
+    ("SELECT * FROM force_checkpoint()", DD, "checkpoint"),
+    ("SELECT * FROM enable_profiling('json')", DD, "enable_profiling"),
+    ("SELECT * FROM duckdb_secrets()", DD, "duckdb_secrets"),
+    ("SELECT * FROM duckdb_databases()", DD, "duckdb_databases"),
+    ("SELECT getvariable('x')", DD, "getvariable"),
+    ("SELECT nextval('seq')", DD, "nextval"),
+    ("SELECT setseed(0.5)", DD, "setseed"),
+    ("SELECT write_log('x')", DD, "write_log"),
+    ("SELECT $1", BOTH, ""),
+    ("SELECT ?", DD, ""),
+    ("SELECT * FROM t FOR UPDATE", BOTH, ""),
+    ("SELECT a FROM t; SELECT 2;", BOTH, "2 statements"),
+    ("SELECT 1 UNION SELECT * FROM read_csv('/etc/passwd')", DD, "read_csv"),
+    ("SELECT (SELECT current_setting('threads'))", DD, "current_setting"),
+    ("WITH x AS (SELECT * FROM glob('/*')) SELECT * FROM x", DD, "glob"),
+    ("SELECT list_transform([1], x -> getvariable('a'))", DD, "getvariable"),
+    ("EXPLAIN SELECT * FROM read_text('/etc/passwd')", DD, "read_text"),
+    ("EXPLAIN SELECT SYSTEM$WAIT(1)", SF, "SYSTEM$WAIT"),
+    ("EXPLAIN SHOW TABLES", BOTH, ""),
+    ("SELECT 'unterminated", BOTH, ""),
 ]
 
 # (sql, dialects, statement type)
@@ -125,9 +215,61 @@ ALLOWED: list[tuple[str, tuple[str, ...], str]] = [
     ("SELECT date_trunc('week', d), count(*) FROM t GROUP BY 1 ORDER BY 1", BOTH, "SELECT"),
     ("FROM t SELECT a", DD, "SELECT"),
     ("SELECT * FROM range(10)", DD, "SELECT"),
+    ("SELECT * FROM duckdb_columns() WHERE table_name = 'orders'", DD, "SELECT"),
     ("SELECT * FROM duckdb_tables()", DD, "SELECT"),
     ("(SELECT 1)", BOTH, "SELECT"),
     ("SHOW TABLES", BOTH, "SHOW"),
+    ("SHOW DATABASES", BOTH, "SHOW"),
+    ("SHOW SCHEMAS", BOTH, "SHOW"),
+    ("SHOW ALL TABLES", DD, "SHOW"),
+    ("show tables", BOTH, "SHOW"),
+    ("SHOW TABLES;", BOTH, "SHOW"),
+    ("SHOW TERSE TABLES LIKE 'ORD%' IN SCHEMA ANALYTICS.SALES STARTS WITH 'O' LIMIT 10", SF, "SHOW"),
+    ("SHOW TABLES HISTORY IN ANALYTICS.SALES", SF, "SHOW"),
+    ("SHOW TABLES IN ACCOUNT", SF, "SHOW"),
+    ("SHOW COLUMNS IN TABLE ANALYTICS.SALES.ORDERS", SF, "SHOW"),
+    ("SHOW MATERIALIZED VIEWS IN DATABASE ANALYTICS", SF, "SHOW"),
+    ("SHOW SEMANTIC VIEWS", SF, "SHOW"),
+    ("SHOW GRANTS ON TABLE ANALYTICS.SALES.ORDERS", SF, "SHOW"),
+    ("SHOW GRANTS OF ROLE analyst", SF, "SHOW"),
+    ("SHOW FUTURE GRANTS IN SCHEMA ANALYTICS.SALES", SF, "SHOW"),
+    ("SHOW TABLES LIKE 'it''s'", SF, "SHOW"),
+    ('SHOW TABLES IN SCHEMA "My Db"."My Schema"', SF, "SHOW"),
+    ("SHOW TABLES LIMIT 5 FROM 'ORDERS'", SF, "SHOW"),
+    ("DESCRIBE VIEW ANALYTICS.SALES.V", SF, "DESCRIBE"),
+    ("DESC SEMANTIC VIEW ANALYTICS.SALES.REVENUE", SF, "DESCRIBE"),
+    ("DESCRIBE TABLE t TYPE = COLUMNS", SF, "DESCRIBE"),
+    ("SHOW TABLES FROM main", DD, "SHOW"),
+    ("SELECT * FROM (SHOW TABLES)", DD, "SELECT"),
+    ("SELECT column_name FROM (DESCRIBE t) WHERE column_type = 'INTEGER'", DD, "SELECT"),
+    ("SELECT * FROM (SUMMARIZE t)", DD, "SELECT"),
+    ("PIVOT t ON status USING sum(amount) GROUP BY region ORDER BY region", DD, "SELECT"),
+    ("PIVOT t ON status USING sum(amount) GROUP BY region ORDER BY region LIMIT 3", DD, "SELECT"),
+    ("UNPIVOT t ON a, b INTO NAME k VALUE v", DD, "SELECT"),
+    ("SELECT 'abc' ~ 'b', 'abc' !~ 'x'", DD, "SELECT"),
+    ("SELECT j->>'a', j->'b' FROM t", DD, "SELECT"),
+    ("SELECT upper(a), \"lower\"(b), main.length(c) FROM t", DD, "SELECT"),
+    ("SELECT UPPER(a), \"UPPER\"(b) FROM t", SF, "SELECT"),
+    ("SELECT * FROM t LIMIT 50 PERCENT", DD, "SELECT"),
+    ("SELECT * FROM t ORDER BY a LIMIT 5 OFFSET 10", BOTH, "SELECT"),
+    ("SELECT * FROM t ORDER BY a FETCH FIRST 5 ROWS ONLY", BOTH, "SELECT"),
+    ("SELECT * FROM unnest([1, 2, 3])", DD, "SELECT"),
+    ("SELECT * FROM generate_series(1, 10)", DD, "SELECT"),
+    ("SELECT * FROM TABLE(FLATTEN(input => PARSE_JSON('[1, 2]')))", SF, "SELECT"),
+    ("SELECT * FROM TABLE(SPLIT_TO_TABLE('a,b', ','))", SF, "SELECT"),
+    ("SELECT list_transform([1, 2], x -> x * 2), list_filter([1, 2], x -> x > 1)", DD, "SELECT"),
+    ("SELECT approx_count_distinct(a), quantile_cont(b, 0.9), median(c) FROM t", DD, "SELECT"),
+    ("SELECT APPROX_PERCENTILE(b, 0.9), MEDIAN(c), LISTAGG(d, ',') FROM t", SF, "SELECT"),
+    ("SELECT DATEADD(day, -7, CURRENT_DATE()), DATE_TRUNC('month', d) FROM t", SF, "SELECT"),
+    ("SELECT TO_CHAR(d, 'YYYY-MM'), TRY_TO_NUMBER(s), ZEROIFNULL(n), DIV0(a, b) FROM t", SF, "SELECT"),
+    ("SELECT OBJECT_CONSTRUCT('a', 1), ARRAY_SIZE(v), GET_PATH(v, 'a.b') FROM t", SF, "SELECT"),
+    ("SELECT strftime(d, '%Y'), date_diff('day', a, b), epoch_ms(1) FROM t", DD, "SELECT"),
+    ("SELECT count(*) FILTER (WHERE a > 1) FROM t", DD, "SELECT"),
+    ("SELECT * EXCLUDE (a) FROM t", DD, "SELECT"),
+    ("SELECT COLUMNS('a.*') FROM t", DD, "SELECT"),
+    ("SELECT CURRENT_ROLE(), CURRENT_WAREHOUSE(), CURRENT_DATABASE()", SF, "SELECT"),
+    ("SELECT current_database(), current_schema(), version()", DD, "SELECT"),
+    ("EXPLAIN WITH x AS (SELECT 1) SELECT * FROM x", BOTH, "EXPLAIN"),
     ("SHOW SCHEMAS", SF, "SHOW"),
     ("SHOW GRANTS TO ROLE analyst", SF, "SHOW"),
     ("SHOW TASKS", SF, "SHOW"),
@@ -144,69 +286,100 @@ ALLOWED: list[tuple[str, tuple[str, ...], str]] = [
     ('SELECT "DROP", "delete" FROM t', BOTH, "SELECT"),
     ('SELECT * FROM "My Table"', BOTH, "SELECT"),
     ("SELECT\u00a0 'é✓' AS unicode_text", BOTH, "SELECT"),
-    ("SELECT current_setting('threads')", DD, "SELECT"),
 ]
+
 
 
 @pytest.mark.parametrize(("sql", "dialect", "fragment"),
                          [(s, d, f) for s, ds, f in REFUSED for d in ds])
 def test_refused(sql: str, dialect: str, fragment: str) -> None:
-    verdict = check_sql(sql, dialect)
+    verdict = check(sql, dialect)
     assert not verdict.allowed, f"{dialect}: {sql!r} should be refused"
-    assert verdict.reason.startswith("refused: ") and fragment in verdict.reason
-    assert verdict.sql is None
+    assert verdict.reason.startswith("refused: ") and fragment.lower() in verdict.reason.lower()
+    assert verdict.sql is None and verdict.expression is None
 
 
 @pytest.mark.parametrize(("sql", "dialect", "kind"), [(s, d, k) for s, ds, k in ALLOWED for d in ds])
 def test_allowed(sql: str, dialect: str, kind: str) -> None:
-    verdict = check_sql(sql, dialect)
+    verdict = check(sql, dialect)
     assert verdict.allowed, f"{dialect}: {sql!r} refused: {verdict.reason}"
-    assert verdict.statement_type == kind and verdict.sql
-    # what runs is the re-rendered statement; it must pass the guard again unchanged
-    assert check_sql(verdict.sql, dialect).allowed
+    assert verdict.statement_type == kind and verdict.sql and verdict.expression is not None
+    # what runs is the re-rendered statement; it must pass the guard again, rendered the same
+    again = check(verdict.sql, dialect)
+    assert again.allowed and again.sql == verdict.sql
 
 
 def test_there_are_enough_cases() -> None:
-    assert sum(len(d) for _, d, _ in REFUSED) + sum(len(d) for _, d, _ in ALLOWED) >= 120
+    assert sum(len(d) for _, d, _ in REFUSED) + sum(len(d) for _, d, _ in ALLOWED) >= 300
 
 
 def test_tables_lists_real_tables_not_ctes() -> None:
-    verdict = check_sql(
+    verdict = check(
         "WITH recent AS (SELECT * FROM ANALYTICS.SALES.ORDERS) "
         "SELECT * FROM recent JOIN SALES.CUSTOMERS c USING (CUSTOMER_ID) JOIN recent r2 ON true", "snowflake")
     assert verdict.tables == ("ANALYTICS.SALES.ORDERS", "SALES.CUSTOMERS")
 
 
 def test_rendered_sql_keeps_the_statement() -> None:
-    verdict = check_sql("select a from t where b = 'x'", "duckdb")
+    verdict = check("select a from t where b = 'x'", "duckdb")
     assert verdict.sql is not None
     reparsed = sqlglot.parse_one(verdict.sql, read="duckdb")
     assert reparsed.key == "select" and "'x'" in verdict.sql
 
 
-def test_allowed_functions_pass_when_the_operator_says_so() -> None:
-    sql = "SELECT * FROM read_parquet('data/*.parquet')"
-    assert not check_sql(sql, "duckdb").allowed
-    assert check_sql(sql, "duckdb", allow_functions=frozenset({"READ_PARQUET"})).allowed
+def test_show_is_rendered_from_its_parts_not_passed_as_text() -> None:
+    verdict = check("show   terse tables like 'O%'   in schema analytics.sales  limit 5", "snowflake")
+    assert verdict.sql == "SHOW TERSE TABLES LIKE 'O%' IN SCHEMA analytics.sales LIMIT 5"
 
 
-def test_guard_sql_raises_with_the_reason() -> None:
+@pytest.mark.parametrize("dialect", BOTH)
+def test_an_operator_may_allow_a_function_by_name_or_pattern(dialect: str) -> None:
+    sql = {"duckdb": "SELECT * FROM read_parquet('data/x.parquet')",
+           "snowflake": "SELECT * FROM TABLE(INFORMATION_SCHEMA.TASK_HISTORY())"}[dialect]
+    assert not check(sql, dialect).allowed
+    name = {"duckdb": "READ_PARQUET", "snowflake": "INFORMATION_SCHEMA.*"}[dialect]
+    assert check(sql, dialect, allow_functions=[name]).allowed
+    udf = "SELECT ANALYTICS.UDF.SCORE(a) FROM t"
+    assert not check(udf, dialect).allowed
+    assert check(udf, dialect, allow_functions=["ANALYTICS.UDF.*"]).allowed
+
+
+def test_a_refusal_says_how_an_operator_may_allow_the_function() -> None:
+    reason = check("SELECT my_udf(1)", "snowflake").reason
+    assert "MY_UDF" in reason and "SNOWMCP_ALLOW_FUNCTIONS" in reason
+
+
+def test_statement_raises_with_the_reason() -> None:
     with pytest.raises(SqlRefused, match="DELETE") as raised:
-        guard_sql("DELETE FROM t", "snowflake")
+        GUARDS["snowflake"].statement("DELETE FROM t")
     assert "Hint:" in str(raised.value)
 
 
-def test_transpile_between_dialects() -> None:
-    assert "CASE WHEN" in transpile("SELECT IFF(a, 1, 2) FROM t", "snowflake", "duckdb")
-    with pytest.raises(SqlRefused):
-        transpile("DROP TABLE t", "snowflake", "duckdb")
+def test_transpile_checks_what_would_run() -> None:
+    verdict = GUARDS["duckdb"].transpile("SELECT IFF(a, 1, 2) FROM t", "snowflake")
+    assert verdict.allowed and "CASE WHEN" in (verdict.sql or "")
+    assert not GUARDS["duckdb"].transpile("DROP TABLE t", "snowflake").allowed
+    assert not GUARDS["snowflake"].transpile("SELECT * FROM read_text('/etc/passwd')", "duckdb").allowed
+    assert not GUARDS["duckdb"].transpile("SELECT pg_read_file('/etc/passwd')", "postgres").allowed
 
 
 def test_verdicts_are_cached() -> None:
-    assert check_sql("SELECT 42", "duckdb") is check_sql("SELECT 42", "duckdb")
+    guard = Guard("duckdb")
+    assert guard.check("SELECT 42") is guard.check("SELECT 42")
+    assert guard.cached("SELECT 42") is not None and guard.cached("SELECT 43") is None
 
 
 def test_oversized_and_deeply_nested_statements_are_refused_not_crashes() -> None:
-    assert "limit is 100,000" in check_sql("SELECT " + " + ".join(["1"] * 40_000), "duckdb").reason
+    assert "limit is 40,000" in check("SELECT " + " + ".join(["1"] * 40_000), "duckdb").reason
     nested = "SELECT " + "(" * 3000 + "1" + ")" * 3000
-    assert "nested too deeply" in check_sql(nested, "snowflake").reason
+    assert "nested too deeply" in check(nested, "snowflake").reason
+
+
+@pytest.mark.parametrize("dialect", BOTH)
+def test_conditions_are_one_boolean_expression(dialect: str) -> None:
+    guard = GUARDS[dialect]
+    assert guard.condition("a > 1 AND b IS NOT NULL").sql(dialect) == "a > 1 AND NOT b IS NULL"
+    for bad in ("1) UNION SELECT * FROM secrets WHERE (1", "a > 1) OR (SELECT SYSTEM$WAIT(1)) IS NULL OR (1",
+                "", "a > 1 ORDER BY a"):
+        with pytest.raises(SqlRefused):
+            guard.condition(bad)

@@ -60,9 +60,27 @@ def test_collector_respects_the_byte_budget() -> None:
     ("SELECT * FROM t LIMIT 500 OFFSET 10", "SELECT * FROM t LIMIT 201 OFFSET 10"),
     ("SELECT 1 UNION ALL SELECT 2", "SELECT 1 UNION ALL SELECT 2 LIMIT 201"),
     ("SHOW TABLES", "SHOW TABLES"),
-    ("SELECT * FROM t FETCH FIRST 3 ROWS ONLY", "SELECT * FROM t FETCH FIRST 3 ROWS ONLY"),
+    ("SELECT * FROM t FETCH FIRST 3 ROWS ONLY", "SELECT * FROM t LIMIT 3"),  # DuckDB spells FETCH as LIMIT
 ])
 def test_the_row_cap_is_pushed_into_the_statement(sql: str, expected: str) -> None:
     from common.row_limit import with_row_limit
 
     assert with_row_limit(sql, "duckdb", 201) == expected
+
+
+@pytest.mark.parametrize(("sql", "expected"), [
+    ("SELECT * FROM t LIMIT 50 PERCENT", "SELECT * FROM t LIMIT 50 PERCENT"),
+    ("SELECT * FROM t ORDER BY a LIMIT 5 WITH TIES", None),
+    ("SELECT * FROM t OFFSET 10", "SELECT * FROM t LIMIT 201 OFFSET 10"),
+    ("SELECT * FROM t LIMIT 1 + 1", "SELECT * FROM t LIMIT 1 + 1"),
+])
+def test_a_limit_the_cap_cannot_compare_is_left_alone(sql: str, expected: str | None) -> None:
+    import sqlglot
+
+    from common.row_limit import capped
+
+    statement = sqlglot.parse_one(sql, read="duckdb")
+    before = statement.sql("duckdb")
+    result = capped(statement, 201).sql("duckdb")
+    assert result == (expected or before)
+    assert statement.sql("duckdb") == before  # never changed in place
