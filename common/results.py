@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal
 import pydantic_core
 from pydantic import BaseModel, Field, PrivateAttr, WithJsonSchema
 
+from common.result_cells import CutCell, cut_if_oversized
+
 # Decimals with more significant digits than a double holds exactly travel as strings.
 _MAX_EXACT_DIGITS = 15
 
@@ -97,7 +99,9 @@ _CONVERTERS: dict[type, Callable[[Any], Any]] = {
 }
 
 
-_PLAIN = frozenset({int, str, bool, type(None)})  # already JSON: skip the converter call
+_SCALARS = frozenset({int, bool, type(None)})  # already JSON and small: skip the converter call
+_FIRST_BATCH = 8  # rows fetched before anything is known about their size
+_MAX_BATCH = 1_000
 
 
 def json_size(value: Any) -> int:
@@ -105,44 +109,94 @@ def json_size(value: Any) -> int:
     return len(pydantic_core.to_json(value))
 
 
+CapName = Literal["max_rows", "max_bytes", "max_cell_bytes"]
+
+
 class RowCollector:
     """Accumulates converted rows until the row cap or the byte cap is hit.
 
     `add_batch` returns False once it needs no more rows, so a backend can stop
-    fetching (and a cursor over a million rows is never drained).
+    fetching (and a cursor over a million rows is never drained). Memory is
+    bounded while fetching: `fetch_size` starts small and follows the bytes
+    seen per row and the budget left, so a batch of wide rows stays near the
+    budget; a cell over `max_cell_bytes` is cut and listed in `cut_cells`
+    (row index, column index, original bytes).
     """
 
-    def __init__(self, *, max_rows: int, max_bytes: int) -> None:
+    def __init__(self, *, max_rows: int, max_bytes: int, max_cell_bytes: int | None = None) -> None:
         self.max_rows = max_rows
         self.max_bytes = max_bytes
+        self.max_cell_bytes = min(max_cell_bytes or max_bytes, max_bytes)
         self.rows: list[list[Any]] = []
         self.bytes = 0
         self.truncated_by: Literal["max_rows", "max_bytes"] | None = None
+        self.cut_cells: list[tuple[int, int, int]] = []
+        self._seen_bytes = 0  # bytes of the rows kept, counting cut cells at their original size
+        self._short = self.max_cell_bytes // 4  # a string this long (characters) is never over the cell cap
 
     @property
     def fetch_size(self) -> int:
-        """Rows worth fetching next: the remainder of the cap plus one probe row."""
-        return max(1, min(1_000, self.max_rows + 1 - len(self.rows)))
+        """Rows worth fetching next: what the byte budget left can hold (8 to 1000), within
+        the remainder of the row cap plus one probe row."""
+        rows_left = self.max_rows + 1 - len(self.rows)
+        if not self.rows:
+            wanted = _FIRST_BATCH
+        else:
+            per_row = max(1.0, self._seen_bytes / len(self.rows))
+            wanted = int((self.max_bytes - self.bytes) / per_row) + 1
+        return max(1, min(_MAX_BATCH, rows_left, wanted))
 
     def add_batch(self, batch: Sequence[Sequence[Any]]) -> bool:
         room = self.max_rows - len(self.rows)
-        rows = [[v if type(v) in _PLAIN else json_safe(v) for v in raw] for raw in batch[:room]]
+        short, cuts = self._short, []
+        rows = []
+        for index, raw in enumerate(batch[:room]):
+            rows.append([
+                v if (t := type(v)) in _SCALARS or (t is str and len(v) <= short) else self._cell(v, index, col, cuts)
+                for col, v in enumerate(raw)
+            ])
         size = json_size(rows) - 1 - len(rows)  # brackets and commas between rows don't count
-        if self.bytes + size <= self.max_bytes:  # the usual case: one size check per batch
-            self.rows += rows
-            self.bytes += max(size, 0)
-        else:
+        if self.bytes + size > self.max_bytes:  # rare: find the last row that fits
+            total, fits = self.bytes, 0
             for row in rows:
                 row_size = json_size(row)
-                if self.bytes + row_size > self.max_bytes:
+                if total + row_size > self.max_bytes:
                     self.truncated_by = "max_bytes"
-                    return False
-                self.rows.append(row)
-                self.bytes += row_size
+                    break
+                total, fits = total + row_size, fits + 1
+            rows, size = rows[:fits], total - self.bytes
+        self._keep(rows, max(size, 0), cuts)
+        if self.truncated_by == "max_bytes":
+            return False
         if len(batch) > room:
             self.truncated_by = "max_rows"
             return False
         return True
+
+    @property
+    def truncation(self) -> CapName | None:
+        """The cap that cut this result: a row or byte cap first, else the cell cap."""
+        if self.truncated_by is not None:
+            return self.truncated_by
+        return "max_cell_bytes" if self.cut_cells else None
+
+    def _cell(self, value: Any, index: int, col: int, cuts: list[tuple[int, int, int]]) -> Any:
+        cut = cut_if_oversized(value, self.max_cell_bytes)
+        if cut is None:
+            return json_safe(value)
+        cuts.append((index, col, cut.bytes))
+        return cut.shown
+
+    def _keep(self, rows: list[list[Any]], size: int, cuts: list[tuple[int, int, int]]) -> None:
+        """Append `rows` (their JSON bytes: `size`) and record the cut cells of the rows kept."""
+        start = len(self.rows)
+        self.rows += rows
+        self.bytes += size
+        self._seen_bytes += size
+        for index, col, original in cuts:
+            if index < len(rows):
+                self.cut_cells.append((start + index, col, original))
+                self._seen_bytes += original
 
 
 class ColumnInfo(BaseModel):
@@ -177,9 +231,15 @@ class QueryResult(BaseModel):
         description="Rows as lists of values, in column order; JSON-safe values."
     )
     row_count: int = Field(description="Rows returned here (not the full result size when truncated).")
-    truncated: bool = Field(description="True when the statement produced more rows than returned.")
-    truncated_by: Literal["max_rows", "max_bytes"] | None = Field(
-        None, description="Which cap cut the result, when truncated."
+    truncated: bool = Field(
+        description="True when the statement produced more rows than returned, or a cell was cut."
+    )
+    truncated_by: CapName | None = Field(
+        None, description="Which cap cut the result, when truncated (a row or byte cap before the cell cap)."
+    )
+    cut_cells: list[CutCell] = Field(
+        default_factory=list,
+        description="Cells longer than the per-cell cap: strings keep their prefix, other values become null.",
     )
     elapsed_ms: float = Field(description="Time in the warehouse and fetching, milliseconds.")
     cached: bool = Field(False, description="True when served from the result cache.")
@@ -199,8 +259,10 @@ class QueryResult(BaseModel):
             columns=columns,
             rows=collector.rows,
             row_count=len(collector.rows),
-            truncated=collector.truncated_by is not None,
-            truncated_by=collector.truncated_by,
+            truncated=collector.truncation is not None,
+            truncated_by=collector.truncation,
+            cut_cells=[CutCell(row=r, column=columns[c].name if c < len(columns) else str(c), bytes=b)
+                       for r, c, b in collector.cut_cells],
             elapsed_ms=round(elapsed_ms, 3),
             query_id=query_id,
         )

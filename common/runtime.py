@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from common.cache import ResultCache
+from common.concurrency import session_slot
 from common.errors import InvalidArgument, SnowmcpError, WarehouseUnavailable
 from common.resilience import CircuitBreaker, resilient_call
 from common.results import QueryResult, RowCollector
@@ -103,13 +104,14 @@ class ServerRuntime:
         timeout = self.timeout(timeout_s)
         warehouse = await self.warehouse()
         sql = with_row_limit(sql, warehouse.dialect, rows_cap + 1)  # the warehouse stops early too
-        max_bytes = self.settings.max_result_bytes
+        max_bytes, max_cell_bytes = self.settings.max_result_bytes, self.settings.max_cell_bytes
         tag = QueryTag(server=self.server_name, tool=tool)
 
         async def execute_once() -> QueryResult:
-            collector = RowCollector(max_rows=rows_cap, max_bytes=max_bytes)
+            collector = RowCollector(max_rows=rows_cap, max_bytes=max_bytes, max_cell_bytes=max_cell_bytes)
             started = time.perf_counter()
-            outcome = await warehouse.execute(sql, collector, params=params, timeout_s=timeout, tag=tag)
+            async with session_slot(self.settings.max_session_statements):  # per MCP session (common.concurrency)
+                outcome = await warehouse.execute(sql, collector, params=params, timeout_s=timeout, tag=tag)
             elapsed_ms = (time.perf_counter() - started) * 1000
             return QueryResult.from_collector(
                 collector, columns=outcome.columns, elapsed_ms=elapsed_ms, query_id=outcome.query_id
@@ -119,7 +121,7 @@ class ServerRuntime:
             return await self._resilient(execute_once)
 
         if use_cache:
-            key = (warehouse.identity, sql, tuple(params or ()), rows_cap, max_bytes)
+            key = (warehouse.identity, sql, tuple(params or ()), rows_cap, max_bytes, max_cell_bytes)
             result, cached = await self.cache.get_or_compute(key, compute, size_of=_result_size)
         else:
             result, cached = await compute(), False

@@ -37,6 +37,25 @@ class Settings(BaseSettings):
     breaker_failure_threshold: int = Field(5, ge=1, description="Consecutive faults that open the breaker.")
     breaker_reset_timeout_s: float = Field(30.0, gt=0, description="Seconds the breaker stays open.")
 
+    max_cell_bytes: int = Field(
+        100_000, ge=100, description="Bytes one cell may take in a result; a longer one is cut and reported."
+    )
+    max_concurrent_statements: int = Field(
+        8, ge=1, le=256, description="Statements one server runs at once (worker threads of their own)."
+    )
+    max_concurrent_light_calls: int = Field(
+        8, ge=1, le=256, description="Catalog lookups one server runs at once, apart from statements."
+    )
+    max_session_statements: int = Field(
+        4, ge=1, le=256, description="Statements one MCP session may have in flight; more wait their turn."
+    )
+
+    duckdb_memory_limit: str = Field("1GB", description="DuckDB memory_limit of the warehouse engine.")
+    duckdb_threads: int = Field(2, ge=1, le=256, description="DuckDB threads of the warehouse engine.")
+    duckdb_max_temp_directory_size: str = Field(
+        "2GB", description="Most temp-file space DuckDB may spill to (in <state dir>/duckdb_tmp)."
+    )
+
     allow_functions: Annotated[frozenset[str], NoDecode] = Field(
         frozenset(),
         description="Comma-separated functions the SQL guard lets through anyway (e.g. READ_PARQUET).",
@@ -58,6 +77,9 @@ class Settings(BaseSettings):
     )
     snowflake_database: str | None = Field(None, description="Database to use instead of the connection's (Snowflake).")
     snowflake_schema: str | None = Field(None, description="Schema to use instead of the connection's (Snowflake).")
+    snowflake_secondary_roles: Literal["none", "all"] = Field(
+        "none", description="USE SECONDARY ROLES at session start: none (only the primary role's grants) or all."
+    )
     snowflake_pool_size: int = Field(4, ge=1, le=64, description="Most Snowflake sessions one server keeps open.")
     snowflake_login_timeout_s: float = Field(
         30.0, gt=0, description="Seconds to log in to Snowflake (a connections.toml login_timeout wins unless set)."

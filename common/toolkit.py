@@ -6,7 +6,8 @@ alike:
 
 - annotations default to the most cautious values (may write, destructive,
   not idempotent, open world); a read-only tool says so explicitly;
-- each call runs inside a telemetry span (`common.telemetry.tool_span`);
+- each call runs inside a telemetry span (`common.telemetry.tool_span`), with its
+  MCP session in `common.concurrency.current_session` (per-session limits);
 - a `SnowmcpError` becomes an MCP tool error (`isError: true`) whose text is
   the message and hint, for the model to act on; anything unexpected is logged
   with its traceback to stderr and reported without internals;
@@ -17,18 +18,22 @@ alike:
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
+import typing
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 import pydantic_core
 from pydantic import BaseModel
 
+from common.concurrency import current_session
 from common.errors import NotFound, SnowmcpError
 from common.telemetry import tool_span
 
@@ -88,8 +93,12 @@ class Toolset:
         name = fn.__name__
         server_name = self.server_name
 
+        own_context = find_context_parameter(fn)
+
         @functools.wraps(fn)
         async def call(*args: Any, **kwargs: Any) -> CallToolResult:
+            context = kwargs.get(own_context) if own_context else kwargs.pop(_CONTEXT, None)
+            session_token = current_session.set(_session_of(context))
             with tool_span(server_name, name):
                 try:
                     result = await fn(*args, **kwargs)
@@ -103,9 +112,35 @@ class Toolset:
                     raise ToolError(
                         f"internal error in {name}; the server's log (stderr) has the details"
                     ) from None
+                finally:
+                    current_session.reset(session_token)
             return structured_result(result)
 
+        if own_context is None:  # ask the SDK for the Context too: it carries the session
+            with_context(call, fn)
         return call
+
+
+_CONTEXT = "snowmcp_context"  # no leading underscore: the SDK refuses those
+
+
+def with_context(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> None:
+    """Give `wrapper` a keyword-only Context parameter the SDK fills (and leaves out of the schema)."""
+    hints = typing.get_type_hints(fn, include_extras=True)  # resolved: tool modules use string annotations
+    signature = inspect.signature(fn)
+    parameters = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()]
+    extra = inspect.Parameter(_CONTEXT, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Context)
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*parameters, extra], return_annotation=hints.get("return", signature.return_annotation))
+    wrapper.__annotations__ = {**hints, _CONTEXT: Context}
+
+
+def _session_of(context: Any) -> object | None:
+    """The MCP session of a tool call (one per client connection), or None outside a session."""
+    try:
+        return context.session if context is not None else None
+    except Exception:  # a Context outside a request
+        return None
 
 
 def structured_result(result: BaseModel) -> CallToolResult:

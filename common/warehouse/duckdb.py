@@ -1,10 +1,14 @@
 """DuckDB backend: the embedded demo warehouse and any local DuckDB file.
 
 The file is opened read-only (several servers share it; DuckDB allows many
-readers) with external access disabled, so neither a file reader nor
-`COPY ... TO` can touch the disk even if something slipped past the SQL guard.
-Each statement runs on its own cursor in a worker thread; a timeout or a
-cancelled call interrupts the statement inside DuckDB.
+readers) as a locked engine (`duckdb_engine.py`): external access and extension
+loading off, memory, threads and temp files bounded, configuration locked, so
+neither a file reader nor `COPY ... TO` nor `SET` works even if something
+slipped past the SQL guard. Each statement runs on its own cursor in a worker
+thread of the backend's own pools (`common.concurrency`: statements and catalog
+lookups apart); a timeout or a cancelled call interrupts the statement inside
+DuckDB. Cells are capped inside the statement (`duckdb_cells.py`) and rows are
+fetched in batches sized by the collector, so a huge value never materialises.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ from typing import Any, TypeVar
 
 import anyio
 
+from common.concurrency import WorkerPools
 from common.errors import NotFound, QueryFailed, QueryTimeout, WarehouseUnavailable
 from common.results import ColumnInfo, RowCollector
+from common.warehouse.duckdb_cells import CellCapper
+from common.warehouse.duckdb_engine import EngineConfig, SharedEngine, open_locked
 from common.warehouse.base import (
     ColumnDescription,
     DatabaseInfo,
@@ -50,7 +57,7 @@ def like_pattern(name_like: str) -> str:
 class DuckDBWarehouse:
     dialect = "duckdb"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, engine: EngineConfig | None = None, pools: WorkerPools | None = None) -> None:
         import duckdb  # lazy: keeps server start-up fast
 
         self.path = path
@@ -60,10 +67,7 @@ class DuckDBWarehouse:
             raise WarehouseUnavailable(f"DuckDB file {path} does not exist", transient=False,
                                        hint="Check SNOWMCP_WAREHOUSE (duckdb:///absolute/path/NAME.duckdb).")
         try:
-            self._con = duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
-            # The progress bar would write to stdout, which is the MCP protocol on stdio;
-            # cursors inherit this setting from the connection.
-            self._con.execute("SET enable_progress_bar = false")
+            self._engine: SharedEngine | None = open_locked(duckdb, path, engine or EngineConfig())
         except duckdb.Error as exc:
             raise WarehouseUnavailable(
                 f"cannot open DuckDB file {path}: {_first_line(exc)}",
@@ -71,6 +75,8 @@ class DuckDBWarehouse:
                 hint="Check the file is a DuckDB database and not opened for writing by another process.",
             ) from None
         self._lock = threading.Lock()
+        self._pools = pools or WorkerPools(8, 8)
+        self._cap_cells = CellCapper(duckdb.Error)
 
     # -- statements -------------------------------------------------------
 
@@ -85,27 +91,30 @@ class DuckDBWarehouse:
     ) -> FetchOutcome:
         cursor = self._cursor()
 
+        bound = list(params) if params else None
+
         def work() -> FetchOutcome:
             with cursor:  # closed by the thread itself, after an interrupted statement returns
-                cursor.execute(sql, list(params) if params else None)
-                columns = [ColumnInfo(name=d[0], type=str(d[1])) for d in cursor.description or []]
-                while collector.add_batch(batch := cursor.fetchmany(collector.fetch_size)) and batch:
+                capped = self._cap_cells(cursor, sql, bound, collector.max_cell_bytes)
+                cursor.execute(capped.sql if capped else sql, bound)
+                if capped is not None:
+                    columns, visible = capped.columns, capped.rows
+                else:
+                    columns = [ColumnInfo(name=d[0], type=str(d[1])) for d in cursor.description or []]
+                    visible = list
+                while collector.add_batch(visible(batch := cursor.fetchmany(collector.fetch_size))) and batch:
                     pass
                 return FetchOutcome(columns=columns, query_id=None)
 
         return await self._in_thread(work, cursor, timeout_s)
 
-    async def _in_thread(self, work: Callable[[], T], cursor: Any, timeout_s: float) -> T:
-        """Run blocking `work` in a thread; on timeout or cancellation interrupt it in DuckDB."""
+    async def _in_thread(self, work: Callable[[], T], cursor: Any, timeout_s: float, *, light: bool = False) -> T:
+        """Run blocking `work` in a worker thread; on timeout or cancellation interrupt it in DuckDB."""
         try:
             with anyio.fail_after(timeout_s):
-                return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+                return await self._pools.run(work, light=light, interrupt=cursor.interrupt)
         except TimeoutError:
-            cursor.interrupt()
             raise QueryTimeout(f"statement cancelled after {timeout_s:g} s") from None
-        except anyio.get_cancelled_exc_class():
-            cursor.interrupt()
-            raise
         except self._duckdb.InterruptException:
             raise QueryTimeout("statement was interrupted") from None
         except self._duckdb.Error as exc:
@@ -113,7 +122,9 @@ class DuckDBWarehouse:
 
     def _cursor(self) -> Any:
         with self._lock:
-            return self._con.cursor()
+            if self._engine is None:
+                raise WarehouseUnavailable("the DuckDB warehouse is closed", transient=False)
+            return self._engine.con.cursor()
 
     async def _rows(self, sql: str, params: Sequence[Any] = (), timeout_s: float = 30.0) -> list[tuple[Any, ...]]:
         cursor = self._cursor()
@@ -122,7 +133,7 @@ class DuckDBWarehouse:
             with cursor:
                 return cursor.execute(sql, list(params)).fetchall()
 
-        return await self._in_thread(work, cursor, timeout_s)
+        return await self._in_thread(work, cursor, timeout_s, light=True)
 
     # -- catalog ----------------------------------------------------------
 
@@ -190,7 +201,8 @@ class DuckDBWarehouse:
             raise NotFound(f"schema {database}.{schema} does not exist")
 
     async def close(self) -> None:
-        self._con.close()
+        with self._lock:
+            self._engine = None  # the file closes once no other warehouse of this process shares it
 
 
 def _first_line(exc: BaseException) -> str:

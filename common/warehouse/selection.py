@@ -55,13 +55,16 @@ async def open_warehouse(settings: Settings) -> Warehouse:
         return await SnowflakeWarehouse.open(spec.connection_name, settings)
 
     def open_duckdb() -> Warehouse:
+        from common.concurrency import WorkerPools
         from common.warehouse.duckdb import DuckDBWarehouse
+        from common.warehouse.duckdb_engine import EngineConfig
 
+        engine, pools = EngineConfig.from_settings(settings), WorkerPools.from_settings(settings)
         if spec.kind == "demo":
             from common.demo_warehouse import ensure_demo_warehouse
 
-            return DuckDBWarehouse(ensure_demo_warehouse(settings.state_path))
+            return DuckDBWarehouse(ensure_demo_warehouse(settings.state_path), engine, pools)
         assert spec.path is not None
-        return DuckDBWarehouse(spec.path)
+        return DuckDBWarehouse(spec.path, engine, pools)
 
     return await anyio.to_thread.run_sync(open_duckdb)

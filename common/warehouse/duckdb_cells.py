@@ -1,0 +1,142 @@
+"""Capping cell sizes inside a DuckDB statement, so a huge value never reaches Python.
+
+`DESCRIBE <statement>` binds the statement without running it and gives its
+column types. For the columns that can hold a big value (text, binary,
+lists, maps) the statement is wrapped:
+
+    SELECT CASE WHEN strlen(c1) > B THEN left(c1, B) ELSE c1 END AS "name",
+           ..., CASE WHEN strlen(c1) > B THEN strlen(c1) END   -- hidden: original size
+    FROM (<statement>) AS _snowmcp_cells(c1, c2, ...)
+
+so DuckDB hands Python at most the budget of each cell, plus the original size
+of every cut cell, which `CappedRows` turns into `Cut` values for the
+collector to report. Structs, unions and values nested inside lists are
+checked after the fetch (`common.result_cells`). A statement DESCRIBE cannot
+bind (EXPLAIN, or one with an error) runs as written; the collector's own
+check still applies to it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from common.result_cells import Cut
+from common.results import ColumnInfo
+
+_ALIAS = "_snowmcp_cells"
+
+
+@dataclass(frozen=True)
+class CappedStatement:
+    """The statement to run, its visible columns, and where the hidden size columns are."""
+
+    sql: str
+    columns: list[ColumnInfo]
+    sized: list[tuple[int, int]]  # (visible column index, hidden size column index)
+
+    def rows(self, batch: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+        """Visible rows of a fetched batch, cut cells as `Cut` values."""
+        if not self.sized:
+            return list(batch)
+        width = len(self.columns)
+        out: list[Sequence[Any]] = []
+        for raw in batch:
+            row = list(raw[:width])
+            for visible, hidden in self.sized:
+                if raw[hidden] is not None:
+                    row[visible] = Cut(row[visible], int(raw[hidden]))
+            out.append(row)
+        return out
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _kind(type_name: str) -> str | None:
+    """Which cap a DuckDB column type gets in the statement: text, blob, list, map, or none."""
+    upper = type_name.upper()
+    if upper.endswith("]"):  # LIST (T[]) and ARRAY (T[n]), VARCHAR[] included
+        return "list"
+    if upper.startswith("VARCHAR") or upper == "JSON":
+        return "text"
+    if upper == "BLOB":
+        return "blob"
+    if upper.startswith("MAP("):
+        return "map"
+    return None
+
+
+def _capped(column: str, kind: str, budget: int) -> tuple[str, str]:
+    """(value expression, original-size expression) of one column."""
+    if kind == "text":
+        text = f"CAST({column} AS VARCHAR)"
+        over = f"strlen({text}) > {budget}"
+        return f"CASE WHEN {over} THEN left({text}, {budget}) ELSE {text} END", f"CASE WHEN {over} THEN strlen({text}) END"
+    if kind == "blob":  # base64 in the result: 4 bytes per 3
+        over = f"octet_length({column}) > {budget * 3 // 4}"
+        return f"CASE WHEN {over} THEN NULL ELSE {column} END", f"CASE WHEN {over} THEN octet_length({column}) END"
+    count = f"cardinality({column})" if kind == "map" else f"len({column})"
+    per_item = 6 if kind == "map" else 2  # the fewest JSON bytes an entry can take
+    over = f"{count} > {budget // per_item}"
+    return f"CASE WHEN {over} THEN NULL ELSE {column} END", f"CASE WHEN {over} THEN {per_item} * {count} + 1 END"
+
+
+class CellCapper:
+    """`cap_cells` with a small memory of statements already described (DESCRIBE costs ~1 ms).
+
+    The file is open read-only for the life of the connection, so a statement's
+    column types cannot change under it."""
+
+    def __init__(self, error: type[BaseException], size: int = 512) -> None:
+        self._error = error
+        self._size = size
+        self._known: OrderedDict[tuple[Any, ...], CappedStatement | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, cursor: Any, sql: str, params: list[Any] | None, budget: int) -> CappedStatement | None:
+        key = (sql, budget, tuple(type(p).__name__ for p in params or ()))
+        with self._lock:
+            if key in self._known:
+                self._known.move_to_end(key)
+                return self._known[key]
+        capped = cap_cells(cursor, self._error, sql, params, budget)
+        with self._lock:
+            self._known[key] = capped
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
+        return capped
+
+
+def cap_cells(cursor: Any, error: type[BaseException], sql: str, params: list[Any] | None,
+              budget: int) -> CappedStatement | None:
+    """The statement wrapped so no cell exceeds `budget` bytes, or None to run it as written.
+
+    `cursor` is a DuckDB cursor (used only for DESCRIBE); `error` is `duckdb.Error`."""
+    statement = sql.strip().rstrip(";").strip()
+    try:
+        described = cursor.execute(f"DESCRIBE {statement}", params).fetchall()
+    except error:
+        return None
+    columns = [ColumnInfo(name=str(row[0]), type=str(row[1])) for row in described]
+    kinds = [_kind(column.type) for column in columns]
+    if not any(kinds):
+        return None
+    inner = [f"c{i}" for i in range(len(columns))]
+    values, sizes, sized = [], [], []
+    for i, (column, kind) in enumerate(zip(columns, kinds)):
+        if kind is None:
+            values.append(f"{inner[i]} AS {_quote(column.name)}")
+            continue
+        value, size = _capped(inner[i], kind, budget)
+        values.append(f"{value} AS {_quote(column.name)}")
+        sized.append((i, len(columns) + len(sizes)))
+        sizes.append(f"{size} AS _snowmcp_size{i}")
+    wrapped = (
+        f"SELECT {', '.join(values + sizes)}\nFROM (\n{statement}\n) AS {_ALIAS}({', '.join(inner)})"
+    )
+    return CappedStatement(sql=wrapped, columns=columns, sized=sized)

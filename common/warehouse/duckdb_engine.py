@@ -1,0 +1,119 @@
+"""Opening a DuckDB file as a locked engine.
+
+Every DuckDB connection a server answers statements on is opened here:
+
+- read-only, with external access off (no file readers, no `COPY ... TO`, no
+  `ATTACH`), extension autoload/autoinstall and community extensions off, and
+  Python replacement scans off (a Python variable is never scannable as a table);
+- with a memory limit and a thread count from the settings;
+- with temp files (spilled joins, sorts, aggregates) only in a folder under the
+  state dir, bounded by `max_temp_directory_size`; by default DuckDB would put
+  them in `<warehouse file>.tmp`, beside the user's file. Spilling still works
+  with external access off (checked on DuckDB 2.0.1);
+- and, once set up, with `lock_configuration` on: no later statement can change
+  a setting (`SET`, `RESET`, `PRAGMA`, `enable_logging()`, `enable_profiling()`
+  all fail with "the configuration has been locked").
+
+The progress bar is a client setting DuckDB refuses in the connect config; it
+is switched off (it would print on stdout, the MCP channel on stdio) before
+the lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from common.settings import Settings
+
+TEMP_FOLDER = "duckdb_tmp"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Resource bounds of one DuckDB engine."""
+
+    memory_limit: str = "1GB"
+    threads: int = 2
+    temp_directory: Path | None = None
+    """Where DuckDB may spill; None means the default state dir's `duckdb_tmp`."""
+    max_temp_directory_size: str = "2GB"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EngineConfig:
+        return cls(
+            memory_limit=settings.duckdb_memory_limit,
+            threads=settings.duckdb_threads,
+            temp_directory=settings.state_path / TEMP_FOLDER,
+            max_temp_directory_size=settings.duckdb_max_temp_directory_size,
+        )
+
+    def temp_path(self) -> Path:
+        if self.temp_directory is not None:
+            return self.temp_directory.expanduser()
+        return Settings().state_path / TEMP_FOLDER
+
+
+def connect_config(engine: EngineConfig, temp_dir: Path) -> dict[str, Any]:
+    """The connect-time config of a locked engine (everything but the lock itself)."""
+    return {
+        "enable_external_access": False,
+        "autoload_known_extensions": False,
+        "autoinstall_known_extensions": False,
+        "allow_community_extensions": False,
+        "python_enable_replacements": False,
+        "memory_limit": engine.memory_limit,
+        "threads": engine.threads,
+        "temp_directory": str(temp_dir),
+        "max_temp_directory_size": engine.max_temp_directory_size,
+    }
+
+
+class SharedEngine:
+    """One locked connection to a DuckDB file, shared by every warehouse of this process on that file.
+
+    DuckDB keeps one database instance per file per process and refuses a second
+    connection with another configuration (two servers' settings in one test
+    process, say). So the first opener's engine serves them all; the connection
+    closes when the last warehouse lets go of it."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    def __del__(self) -> None:
+        try:
+            self.con.close()
+        except Exception:
+            pass
+
+
+_open: dict[str, weakref.ref[SharedEngine]] = {}
+_open_lock = threading.Lock()
+
+
+def open_locked(duckdb: Any, path: Path, engine: EngineConfig) -> SharedEngine:
+    """Open `path` read-only as a locked engine (or join the one open already); raises `duckdb.Error`."""
+    key = str(path.resolve())
+    with _open_lock:
+        known = _open.get(key)
+        shared = known() if known is not None else None
+        if shared is None:
+            shared = SharedEngine(_connect(duckdb, path, engine))
+            _open[key] = weakref.ref(shared)
+        return shared
+
+
+def _connect(duckdb: Any, path: Path, engine: EngineConfig) -> Any:
+    temp_dir = engine.temp_path()
+    temp_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    con = duckdb.connect(str(path), read_only=True, config=connect_config(engine, temp_dir))
+    try:
+        con.execute("SET enable_progress_bar = false")  # cursors inherit it
+        con.execute("SET lock_configuration = true")  # last: nothing can change a setting after this
+    except BaseException:
+        con.close()
+        raise
+    return con
