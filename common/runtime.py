@@ -4,7 +4,10 @@ Every statement any tool sends goes through `ServerRuntime.query`: argument
 caps, cache lookup (single-flight), retries of transient faults inside the
 circuit breaker, the row/byte-capped fetch, and the telemetry record. Catalog
 calls go through `ServerRuntime.catalog` (breaker and retries, no cache).
-Model-written SQL must first pass `ServerRuntime.guard`.
+SQL text that we did not build (model-written statements, suite fragments,
+SQL read back from storage) must first pass the server's `Guard`
+(`ServerRuntime.guard` / `sql_guard`); statements travel to `query` as sqlglot
+expressions and are capped and rendered once there.
 """
 
 from __future__ import annotations
@@ -14,18 +17,22 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
+
 from common.cache import ResultCache
 from common.concurrency import session_slot
 from common.errors import InvalidArgument, SnowmcpError, WarehouseUnavailable
 from common.resilience import CircuitBreaker, resilient_call
 from common.results import QueryResult, RowCollector
-from common.row_limit import with_row_limit
+from common.row_limit import capped, with_row_limit
 from common.settings import Settings
 from common.telemetry import current_stats
 from common.warehouse.base import QueryTag, Warehouse
 
 if TYPE_CHECKING:
-    from common.guard import GuardVerdict
+    from sqlglot import exp
+
+    from common.guard import Guard, GuardVerdict
 
 T = TypeVar("T")
 
@@ -45,6 +52,10 @@ class ServerRuntime:
         self._warehouse = warehouse
         self._owns_warehouse = warehouse is None  # one handed in (tests, a shared pool) is closed by its owner
         self._open_lock = asyncio.Lock()
+        self._guard: Guard | None = None
+        # Parsing is CPU work: it runs off the event loop, two at a time, so a flood of long
+        # statements cannot stall the calls behind them.
+        self._parse_slots = anyio.CapacityLimiter(2)
 
     async def warehouse(self) -> Warehouse:
         """The warehouse, opened on first use (the demo warehouse is built then)."""
@@ -80,16 +91,28 @@ class ServerRuntime:
 
     # -- SQL --------------------------------------------------------------
 
-    async def guard(self, sql: str) -> GuardVerdict:
-        """Check model-written SQL against the guard in the warehouse's dialect; raise if refused."""
-        from common.guard import guard_sql
+    async def sql_guard(self) -> Guard:
+        """The server's one guard, built on first use for the warehouse's dialect and the settings."""
+        if self._guard is None:
+            from common.guard import Guard
 
-        warehouse = await self.warehouse()
-        return guard_sql(sql, warehouse.dialect, allow_functions=self.settings.allow_functions)
+            warehouse = await self.warehouse()
+            self._guard = Guard(warehouse.dialect, allow_functions=self.settings.allow_functions,
+                                max_sql_chars=self.settings.max_sql_chars)
+        return self._guard
+
+    async def guard(self, sql: str) -> GuardVerdict:
+        """Check SQL text we did not build; raise `SqlRefused` if refused. Parsing runs off the loop."""
+        return await self.off_loop(lambda guard: guard.statement(sql))
+
+    async def off_loop(self, fn: Callable[[Guard], T]) -> T:
+        """Run guard work (parsing, rendering) in a worker thread, bounded, with the server's guard."""
+        guard = await self.sql_guard()
+        return await anyio.to_thread.run_sync(fn, guard, limiter=self._parse_slots)
 
     async def query(
         self,
-        sql: str,
+        statement: exp.Expression | str,
         *,
         tool: str,
         max_rows: int | None = None,
@@ -97,13 +120,18 @@ class ServerRuntime:
         params: Sequence[Any] | None = None,
         use_cache: bool = True,
     ) -> QueryResult:
-        """Run one trusted (guarded or server-built) statement and return its capped rows.
+        """Run one trusted statement (guarded, or built by our own builders) and return its capped rows.
 
-        The cap is pushed into the statement as a LIMIT (see `common.row_limit`)."""
+        The cap is pushed into the statement as a LIMIT (see `common.row_limit`), and the
+        expression is rendered once, here. Text is accepted only for SQL we built ourselves."""
         rows_cap = self.row_limit(max_rows)
         timeout = self.timeout(timeout_s)
         warehouse = await self.warehouse()
-        sql = with_row_limit(sql, warehouse.dialect, rows_cap + 1)  # the warehouse stops early too
+        dialect = warehouse.dialect
+        if isinstance(statement, str):
+            sql = await self.off_loop(lambda _: with_row_limit(statement, dialect, rows_cap + 1))
+        else:
+            sql = await self.off_loop(lambda _: capped(statement, rows_cap + 1).sql(dialect=dialect))
         max_bytes, max_cell_bytes = self.settings.max_result_bytes, self.settings.max_cell_bytes
         tag = QueryTag(server=self.server_name, tool=tool)
 

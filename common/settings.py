@@ -58,7 +58,11 @@ class Settings(BaseSettings):
 
     allow_functions: Annotated[frozenset[str], NoDecode] = Field(
         frozenset(),
-        description="Comma-separated functions the SQL guard lets through anyway (e.g. READ_PARQUET).",
+        description="Comma-separated functions the SQL guard allows beyond its lists: names or patterns "
+        "(e.g. READ_PARQUET, ANALYTICS.UDF.*).",
+    )
+    max_sql_chars: int = Field(
+        40_000, ge=1_000, le=1_000_000, description="Longest SQL text the guard reads (longer is refused)."
     )
 
     otel: Literal["off", "console", "otlp"] = Field("off", description="OpenTelemetry export.")
