@@ -18,6 +18,8 @@ measured side by side, interleaved, with medians over repeats.
       and mixed with 1 in 5 uncached) and against a bare MCPServer echo, stateful and stateless:
       zero failed calls, server RSS flat across rounds, cached throughput against echo
                                                               target >= 0.8x
+  (g) the SQL guard's p50 on the benign statements an analyst writes, against sqlglot alone
+      parsing and rendering them                              target <= 4x
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 import anyio
 
 from bench.analytics import profile_vs_summarize
+from bench.guard import guard_vs_sqlglot
 from bench.load import load_vs_bare
 from bench.quality import suite_vs_hand_written
 from bench.measure import (
@@ -62,6 +65,7 @@ def main() -> None:
         "quality_suite": anyio.run(suite_vs_hand_written, demo, repeats),
         "load": anyio.run(functools.partial(load_vs_bare, demo, rounds=1 if args.quick else 3,
                                             stateless=not args.quick)),
+        "guard": guard_vs_sqlglot(repeats),
     }
     failed = [name for name, r in results.items() if not r["pass"]]
     for name, r in results.items():
