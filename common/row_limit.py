@@ -36,7 +36,13 @@ def capped(statement: exp.Expression, limit: int) -> exp.Expression:
 
 
 def with_row_limit(sql: str, dialect: str, limit: int) -> str:
-    """For SQL text we built ourselves and kept as text: parsed, capped and rendered once."""
+    """For SQL text we built ourselves and kept as text: parsed, capped and rendered once.
+    Text sqlglot cannot read is sent as it is (uncapped; the fetch still stops at the cap)."""
     import sqlglot
+    from sqlglot.errors import SqlglotError
 
-    return capped(sqlglot.parse_one(sql, read=dialect), limit).sql(dialect=dialect)
+    try:
+        statement = sqlglot.parse_one(sql, read=dialect)
+    except SqlglotError:
+        return sql
+    return capped(statement, limit).sql(dialect=dialect)
