@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     duckdb_max_temp_directory_size: str = Field(
         "2GB", description="Most temp-file space DuckDB may spill to (in <state dir>/duckdb_tmp)."
     )
+    duckdb_disabled_optimizers: str = Field(
+        "expression_rewriter,statistics_propagation",
+        description="DuckDB optimizers switched off: these two fold constants outside memory_limit "
+        "(empty: all on, faster, but SELECT range(10000000) costs ~850 MB).",
+    )
 
     allow_functions: Annotated[frozenset[str], NoDecode] = Field(
         frozenset(),

@@ -5,7 +5,9 @@ Every DuckDB connection a server answers statements on is opened here:
 - read-only, with external access off (no file readers, no `COPY ... TO`, no
   `ATTACH`), extension autoload/autoinstall and community extensions off, and
   Python replacement scans off (a Python variable is never scannable as a table);
-- with a memory limit and a thread count from the settings;
+- with a memory limit and a thread count from the settings, and without the
+  two optimizers that evaluate constant expressions at plan time outside the
+  memory limit (`EngineConfig.disabled_optimizers`);
 - with temp files (spilled joins, sorts, aggregates) only in a folder under the
   state dir, bounded by `max_temp_directory_size`; by default DuckDB would put
   them in `<warehouse file>.tmp`, beside the user's file. Spilling still works
@@ -41,6 +43,11 @@ class EngineConfig:
     temp_directory: Path | None = None
     """Where DuckDB may spill; None means the default state dir's `duckdb_tmp`."""
     max_temp_directory_size: str = "2GB"
+    disabled_optimizers: str = "expression_rewriter,statistics_propagation"
+    """Constant folding and statistics propagation evaluate constant expressions at plan time
+    through DuckDB's boxed values, outside `memory_limit`: `SELECT range(10000000)` took
+    ~850 MB there and `SELECT repeat('x', 300000000)` ~1.4 GB; without them ~80 MB and ~290 MB.
+    Costs 0-20 % on typical aggregates (measured on the demo warehouse)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineConfig:
@@ -49,6 +56,7 @@ class EngineConfig:
             threads=settings.duckdb_threads,
             temp_directory=settings.state_path / TEMP_FOLDER,
             max_temp_directory_size=settings.duckdb_max_temp_directory_size,
+            disabled_optimizers=settings.duckdb_disabled_optimizers,
         )
 
     def temp_path(self) -> Path:
@@ -69,6 +77,7 @@ def connect_config(engine: EngineConfig, temp_dir: Path) -> dict[str, Any]:
         "threads": engine.threads,
         "temp_directory": str(temp_dir),
         "max_temp_directory_size": engine.max_temp_directory_size,
+        "disabled_optimizers": engine.disabled_optimizers,
     }
 
 

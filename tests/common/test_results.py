@@ -84,3 +84,81 @@ def test_a_limit_the_cap_cannot_compare_is_left_alone(sql: str, expected: str | 
     result = capped(statement, 201).sql("duckdb")
     assert result == (expected or before)
     assert statement.sql("duckdb") == before  # never changed in place
+
+
+# -- the per-cell cap and byte-aware batches -----------------------------------------------------
+
+
+def test_a_long_string_keeps_its_prefix_and_is_reported() -> None:
+    from common.results import ColumnInfo, QueryResult
+
+    collector = RowCollector(max_rows=10, max_bytes=10_000, max_cell_bytes=100)
+    assert collector.add_batch([(1, "x" * 1_000), (2, "short")]) is True
+    assert collector.rows == [[1, "x" * 100], [2, "short"]]
+    assert collector.cut_cells == [(0, 1, 1_000)] and collector.truncation == "max_cell_bytes"
+    result = QueryResult.from_collector(collector, columns=[ColumnInfo(name="id", type="INT"),
+                                                            ColumnInfo(name="s", type="VARCHAR")],
+                                        elapsed_ms=1.0, query_id=None)
+    assert result.truncated is True and result.truncated_by == "max_cell_bytes"
+    assert [c.model_dump() for c in result.cut_cells] == [{"row": 0, "column": "s", "bytes": 1_000}]
+
+
+def test_a_multibyte_string_is_cut_at_a_character_boundary() -> None:
+    collector = RowCollector(max_rows=10, max_bytes=10_000, max_cell_bytes=101)
+    collector.add_batch([("é" * 100,)])
+    assert collector.rows == [["é" * 50]] and collector.cut_cells == [(0, 0, 200)]
+
+
+@pytest.mark.parametrize(("value", "original"), [
+    (b"\x00" * 1_000, 1_000),
+    (list(range(10_000_000)), 20_000_001),  # sized by its length alone: never serialised
+    ({"k": "v" * 5_000}, None),
+    ([["x" * 300]] * 3, None),
+])
+def test_oversized_binary_and_nested_values_become_null_and_are_reported(value: object, original: int | None) -> None:
+    collector = RowCollector(max_rows=10, max_bytes=10_000, max_cell_bytes=500)
+    collector.add_batch([("id", value)])
+    assert collector.rows == [["id", None]]
+    (row, col, size), = collector.cut_cells
+    assert (row, col) == (0, 1) and size > 500
+    if original is not None:
+        assert size == original
+
+
+def test_values_under_the_cell_cap_are_untouched() -> None:
+    collector = RowCollector(max_rows=10, max_bytes=10_000, max_cell_bytes=500)
+    collector.add_batch([("x" * 400, [1, 2, 3], {"a": "b"}, b"ab")])
+    assert collector.rows == [["x" * 400, [1, 2, 3], {"a": "b"}, "YWI="]] and collector.cut_cells == []
+    assert collector.truncation is None
+
+
+def test_a_cut_made_by_the_warehouse_is_reported() -> None:
+    from common.result_cells import Cut
+
+    collector = RowCollector(max_rows=10, max_bytes=10_000, max_cell_bytes=100)
+    collector.add_batch([(Cut("abc", 5_000_000), Cut(None, 42_000))])
+    assert collector.rows == [["abc", None]] and collector.cut_cells == [(0, 0, 5_000_000), (0, 1, 42_000)]
+
+
+def test_cut_cells_of_rows_left_out_by_the_byte_cap_are_not_reported() -> None:
+    collector = RowCollector(max_rows=100, max_bytes=1_000, max_cell_bytes=600)
+    assert collector.add_batch([("x" * 700,), ("y" * 700,)]) is False
+    assert len(collector.rows) == 1 and collector.cut_cells == [(0, 0, 700)]
+    assert collector.truncation == "max_bytes"  # the row cap or byte cap is named first
+
+
+def test_the_cell_cap_never_exceeds_the_byte_budget() -> None:
+    assert RowCollector(max_rows=1, max_bytes=1_000, max_cell_bytes=50_000).max_cell_bytes == 1_000
+
+
+def test_batches_start_small_and_follow_the_bytes_per_row() -> None:
+    narrow = RowCollector(max_rows=10_000, max_bytes=1_000_000)
+    assert narrow.fetch_size == 8
+    narrow.add_batch([(i,) for i in range(8)])
+    assert narrow.fetch_size == 1_000  # tiny rows: the largest batch
+    wide = RowCollector(max_rows=10_000, max_bytes=1_000_000, max_cell_bytes=100_000)
+    wide.add_batch([("x" * 50_000,)] * 8)
+    assert wide.fetch_size == 12  # ~600 kB left at ~50 kB a row
+    huge = RowCollector(max_rows=10_000, max_bytes=1_000_000, max_cell_bytes=100_000)
+    huge.add_batch([("x" * 1_000_000,)])
+    assert huge.fetch_size == 1  # a row that was cut from 1 MB: one at a time from now on
