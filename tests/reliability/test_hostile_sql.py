@@ -93,3 +93,24 @@ async def test_a_probe_answers_while_six_long_statements_are_validated(settings:
                 tasks.start_soon(client.call_tool, "validate_sql", {"sql": sql})
             tasks.start_soon(probe)
     assert probe_s and probe_s[0] < 3.0, probe_s
+
+
+HOSTILE_FRAGMENTS = [
+    {"custom_metric": {"sql": "SELECT count(*) FROM enable_logging(storage := 'file', storage_path := '/tmp/x')"}},
+    {"custom_metric": {"sql": "SELECT count(*) FROM ANALYTICS.SALES.ORDERS ->> SELECT 1"}},
+    {"failed_rows": {"sql": "SELECT * FROM read_text('/etc/passwd')"}},
+    {"failed_rows": {"sql": "SELECT * FROM \"query\"('SELECT 1')"}},
+    {"expression": {"sql": "current_setting('memory_limit') = '1GB'"}},
+    {"expression": {"sql": "1 = 1) OR (SELECT count(*) FROM duckdb_logs()) > 0 OR (1 = 1"}},
+]
+
+
+@pytest.mark.parametrize("check", HOSTILE_FRAGMENTS, ids=lambda c: next(iter(c)))
+async def test_quality_fragments_pass_the_same_guard(check: dict, settings: object) -> None:
+    from servers.quality.server import build_server as build_quality
+
+    async with Client(build_quality(settings)) as client:  # type: ignore[arg-type]
+        result = await client.call_tool("run_checks", {"table": "ANALYTICS.SALES.ORDERS", "checks": [check]})
+        text = str(result.structured_content or "") + " ".join(getattr(b, "text", "") for b in result.content)
+        assert "refused" in text, text
+        assert (await call_ok(client, "list_check_types"))["types"]
