@@ -13,8 +13,14 @@ weekday, or the same hour of the day). Methods:
 score = (value - expected) / spread; a point is an anomaly when |score| >=
 sensitivity, or when the baseline is perfectly flat and the value differs
 (score NULL). A point needs at least `min_history` baseline points to be
-scored. The statement always returns one row (the number of points scored)
-left-joined to the anomalies, so "no anomalies" and "nothing to score" differ.
+scored. NaN and infinite bucket values are neither scored nor part of any
+baseline (they are counted apart).
+
+The statement always returns at least one row - the summary (points scored,
+anomalies found, non-finite buckets, and the series' `buckets_total` and
+`first_bucket`, see `common.sql.time_series`) - left-joined to the anomalies,
+newest first, so that "no anomalies" and "nothing to score" differ and any row
+or byte cap cuts the oldest anomalies, never the newest.
 """
 
 from __future__ import annotations
@@ -60,14 +66,19 @@ def anomaly_query(
     seasonality: str | None,
     min_history: int,
 ) -> exp.Select:
-    """Rows (points, bucket, value, expected, spread, score) for `series` (a `SELECT bucket, value`)."""
+    """Rows (points, bucket, value, expected, spread, score, anomalies, non_finite, buckets_total,
+    first_bucket, kept, oldest_kept) for `series` (a `series_query`): kept buckets are the ones scored
+    from, the oldest of them `oldest_kept`."""
     from sqlglot import exp
+
+    from common.sql.columns import non_finite
 
     if method not in ("zscore", "mad"):
         raise InvalidArgument(f"unknown method {method!r}", hint="Use zscore or mad.")
+    as_double = exp.cast(exp.column("value"), exp.DataType.Type.DOUBLE)
     seasoned = exp.select(
         "bucket",
-        exp.alias_(exp.cast(exp.column("value"), exp.DataType.Type.DOUBLE), "value"),
+        exp.alias_(exp.Case(ifs=[exp.If(this=non_finite(as_double), true=exp.null())], default=as_double), "value"),
         exp.alias_(season_expression(exp.column("bucket"), seasonality, grain), "season"),
     ).from_("series")
     scored = _zscore(window) if method == "zscore" else _mad(window)
@@ -83,8 +94,18 @@ def anomaly_query(
         .from_("scored")
         .where(exp.and_(eligible, flagged_if))
     )
-    summary = exp.select(exp.alias_(exp.Count(this=exp.Star()), "points")).from_("scored").where(eligible)
-    query = exp.select("s.points", "a.bucket", "a.value", "a.expected", "a.spread", "a.score").with_(
+    count = lambda source, where=None: exp.select(exp.Count(this=exp.Star())).from_(source).where(where).subquery()  # noqa: E731
+    summary = exp.select(
+        exp.alias_(count("scored", eligible), "points"),
+        exp.alias_(count("flagged"), "anomalies"),
+        exp.alias_(count("series", non_finite(exp.cast(exp.column("value"), exp.DataType.Type.DOUBLE))), "non_finite"),
+        exp.alias_(exp.Max(this=exp.column("buckets_total")), "buckets_total"),
+        exp.alias_(exp.Max(this=exp.column("first_bucket")), "first_bucket"),
+        exp.alias_(exp.Count(this=exp.Star()), "kept"),
+        exp.alias_(exp.Min(this=exp.column("bucket")), "oldest_kept"),
+    ).from_("series")
+    query = exp.select("s.points", "a.bucket", "a.value", "a.expected", "a.spread", "a.score", "s.anomalies",
+                       "s.non_finite", "s.buckets_total", "s.first_bucket", "s.kept", "s.oldest_kept").with_(
         "series", as_=series
     ).with_("seasoned", as_=seasoned)
     for name, cte in scored:
@@ -93,7 +114,7 @@ def anomaly_query(
         query.with_("flagged", as_=flagged)
         .from_(exp.alias_(summary.subquery(), "s", table=True))
         .join(exp.alias_(exp.to_table("flagged"), "a", table=True), on=exp.true(), join_type="left")
-        .order_by("a.bucket")
+        .order_by(exp.Ordered(this=exp.column("bucket", "a"), desc=True))
     )
 
 

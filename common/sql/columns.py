@@ -123,3 +123,14 @@ def quoted(column: Column) -> exp.Column:
     from sqlglot import exp
 
     return exp.column(column.name, quoted=True)
+
+
+def non_finite(value: exp.Expression) -> exp.Expression:
+    """True when a DOUBLE `value` is NaN or an infinity (NULL stays NULL), in both dialects.
+
+    Both engines treat NaN as equal to itself, so an IN list of the three special values works
+    where `isnan`/`isinf` do not exist (Snowflake)."""
+    from sqlglot import exp
+
+    specials = [exp.cast(exp.Literal.string(v), exp.DataType.Type.DOUBLE) for v in ("NaN", "inf", "-inf")]
+    return exp.In(this=value, expressions=specials)

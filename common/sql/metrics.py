@@ -194,10 +194,16 @@ def parse_instant(text: str | dt.date, what: str) -> dt.datetime:
         return text
     if isinstance(text, dt.date):
         return dt.datetime(text.year, text.month, text.day)
+    if not isinstance(text, str):
+        raise InvalidArgument(f"{what}: a {type(text).__name__} is not an ISO date or date-time",
+                              hint="Use 2026-11-01 or 2026-11-01T08:00:00.")
     try:
+        if len(text) > 64:  # longer than any ISO date-time; don't parse it, don't echo it whole
+            raise ValueError
         return dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidArgument(f"{what}: {text!r} is not an ISO date or date-time",
+        shown = repr(text) if len(text) <= 64 else repr(text[:40]) + f"... ({len(text)} characters)"
+        raise InvalidArgument(f"{what}: {shown} is not an ISO date or date-time",
                               hint="Use 2026-11-01 or 2026-11-01T08:00:00.") from None
 
 

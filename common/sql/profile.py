@@ -3,8 +3,10 @@
 One aggregate SELECT computes the per-column statistics in a single scan; top
 values (for text, boolean and date columns, the ones with categories) are
 GROUP BY ... LIMIT k subqueries of the same statement that each read one
-column. The statement returns the statistics row left-joined to the top-value
-rows, so one round trip brings everything back. Wide tables are split into
+column. The statement returns the statistics row joined to the first top-value
+row only (the others carry no statistics, so a wide table's statistics are not
+repeated k times per column), so one round trip brings everything back; the
+statistics row always comes first. Wide tables are split into
 groups of `GROUP_SIZE` columns, one statement each, to keep statements short.
 
 Quantiles: DuckDB computes them exactly in one list aggregate (cheaper than
@@ -40,6 +42,12 @@ class ProfileStatement:
     columns: list[Column]
     stats: dict[int, list[str]] = field(default_factory=dict)
     quantile_list: bool = False  # DuckDB: c{i}_quantiles holds all QUANTILES in order
+    top_k: int = 0
+
+    @property
+    def max_rows(self) -> int:
+        """Rows the statement can return: the statistics row and every top value."""
+        return 1 + self.top_k * sum(c.kind in TOP_VALUE_KINDS for c in self.columns)
 
 
 def profile_statements(
@@ -54,8 +62,9 @@ def _statement(
 ) -> ProfileStatement:
     from sqlglot import exp
 
-    statement = ProfileStatement(sql=exp.select(), columns=columns, quantile_list=dialect == "duckdb")
-    selections: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "row_count")]
+    statement = ProfileStatement(sql=exp.select(), columns=columns, quantile_list=dialect == "duckdb", top_k=top_k)
+    selections: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "row_count"),
+                                        exp.alias_(exp.Literal.number(1), "stats_key")]
     for index, column in enumerate(columns):
         stats = _column_stats(column, statement.quantile_list)
         statement.stats[index] = list(stats)
@@ -71,14 +80,19 @@ def _statement(
     union = tops[0]
     for top in tops[1:]:
         union = exp.union(union, top, distinct=False)
+    in_order = exp.Order(expressions=[exp.Ordered(this=exp.column("top_col")),
+                                      exp.Ordered(this=exp.column("top_count"), desc=True),
+                                      exp.Ordered(this=exp.column("top_value"))])
+    ranked = exp.select("top_col", "top_value", "top_count",
+                        exp.alias_(exp.Window(this=exp.RowNumber(), order=in_order), "top_rank")).from_("top_values")
     statement.sql = (
-        exp.select("stats.*", "top_values.top_col", "top_values.top_value", "top_values.top_count")
+        exp.select("stats.*", "ranked.top_col", "ranked.top_value", "ranked.top_count")
         .with_("stats", as_=stats_query)
         .with_("top_values", as_=union)
+        .with_("ranked", as_=ranked)
         .from_("stats")
-        .join("top_values", on=exp.true(), join_type="left")
-        .order_by("top_values.top_col", exp.Ordered(this=exp.column("top_count", "top_values"), desc=True),
-                  "top_values.top_value")
+        .join("ranked", on=exp.column("stats_key", "stats").eq(exp.column("top_rank", "ranked")), join_type="full")
+        .order_by(exp.Ordered(this=exp.column("top_rank", "ranked"), nulls_first=True))
     )
     return statement
 

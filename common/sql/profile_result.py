@@ -46,6 +46,8 @@ class ColumnProfile(BaseModel):
     true_count: int | None = None
     top_values: list[ValueCount] | None = Field(
         None, description="Most frequent values with counts (text, boolean and date columns).")
+    top_values_truncated: bool | None = Field(
+        None, description="True when the result size cap cut this column's top values short.")
 
     @model_serializer(mode="wrap")
     def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -55,7 +57,15 @@ class ColumnProfile(BaseModel):
 
 
 def read_profile(statement: ProfileStatement, result: QueryResult) -> tuple[int, list[ColumnProfile]]:
-    """The row count and one profile per column of `statement`, from its result rows."""
+    """The row count and one profile per column of `statement`, from its result rows.
+
+    The statistics row comes first; when the result size cap cut the top-value rows after it,
+    the columns whose top values may be incomplete say `top_values_truncated`."""
+    from common.errors import InvalidArgument
+
+    if not result.rows:
+        raise InvalidArgument("the profile of these columns does not fit the result size cap",
+                              hint="Profile fewer columns at a time (columns=[...]).")
     index = {column.name.lower(): i for i, column in enumerate(result.columns)}
     first = result.rows[0]
 
@@ -65,6 +75,7 @@ def read_profile(statement: ProfileStatement, result: QueryResult) -> tuple[int,
 
     row_count = int(first[index["row_count"]])
     tops = _top_values(result, index)
+    cut_from = max(tops, default=-1) if result.truncated else None  # columns from here on may lack top values
     profiles = []
     for position, column in enumerate(statement.columns):
         values = {name: stat(position, name) for name in statement.stats[position]}
@@ -77,12 +88,13 @@ def read_profile(statement: ProfileStatement, result: QueryResult) -> tuple[int,
         if values.get("distinct") is not None:  # an approximate count may overshoot
             values["distinct"] = min(int(values["distinct"]), count)
         nulls = row_count - count
-        top = None
+        top, cut = None, None
         if column.kind in TOP_VALUE_KINDS:
             top = [ValueCount(value=v, count=n, percent=_percent(n, count)) for v, n in tops.get(position, [])]
+            cut = True if cut_from is not None and position >= cut_from else None
         profiles.append(ColumnProfile(
             name=column.name, type=column.type, kind=column.kind.value, count=count, nulls=nulls,
-            null_percent=_percent(nulls, row_count) or 0.0, top_values=top,
+            null_percent=_percent(nulls, row_count) or 0.0, top_values=top, top_values_truncated=cut,
             **{k: _number(v) if k not in ("min", "max") else v for k, v in values.items()},
         ))
     return row_count, profiles

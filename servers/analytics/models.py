@@ -36,7 +36,16 @@ class AggregateResult(Provenance):
     table: str
     columns: list[str] = Field(description="Group-by columns, then metrics, in order.")
     rows: list[dict[str, Any]]
-    truncated: bool = Field(description="True when more groups existed than `limit`.")
+    truncated: bool = Field(description="True when more groups existed than are listed (`limit` or the size cap).")
+    groups_total: int | None = Field(None, description="Groups in all (with group_by).")
+
+
+class LeftOut(BaseModel):
+    """The oldest buckets a cap left out of this answer."""
+
+    count: int
+    first: Any = Field(description="The oldest bucket left out.")
+    until: Any = Field(description="They run up to, not including, this bucket (the oldest one returned).")
 
 
 class Point(BaseModel):
@@ -50,6 +59,9 @@ class TimeSeries(Provenance):
     metric: str
     grain: str
     points: list[Point]
+    buckets_total: int = Field(description="Buckets in the whole range.")
+    truncated: bool = Field(description="True when the oldest buckets were left out (see left_out).")
+    left_out: LeftOut | None = None
 
 
 class Anomaly(BaseModel):
@@ -69,7 +81,13 @@ class Anomalies(Provenance):
     seasonality: str | None
     window: int
     points_scored: int = Field(description="Buckets that had enough history to be scored.")
-    anomalies: list[Anomaly]
+    buckets_total: int = Field(description="Buckets in the whole series.")
+    non_finite: int = Field(0, description="Buckets whose value was NaN or infinite: not scored.")
+    anomalies_total: int = Field(description="Anomalies found (anomalies lists the newest when truncated).")
+    truncated: bool = Field(description="True when older buckets were not scored (left_out) or not every "
+                                        "anomaly is listed.")
+    left_out: LeftOut | None = Field(None, description="The oldest buckets, not scored: the newest are scored first.")
+    anomalies: list[Anomaly] = Field(description="Oldest first.")
 
 
 class PeriodValue(BaseModel):
@@ -94,6 +112,7 @@ class PeriodComparison(Provenance):
     change: float | None
     change_percent: float | None
     contributors: list[Contributor] = Field(description="With dimensions: the groups whose change was largest.")
+    groups_total: int | None = Field(None, description="With dimensions: groups in all.")
 
 
 class Bin(BaseModel):
@@ -105,8 +124,9 @@ class Bin(BaseModel):
 class Histogram(Provenance):
     table: str
     column: str
-    count: int = Field(description="Non-null values binned.")
+    count: int = Field(description="Non-null finite values binned.")
     nulls: int
+    non_finite: int = Field(0, description="NaN and infinite values (not binned).")
     min: float | None
     max: float | None
     bins: list[Bin]
@@ -120,6 +140,7 @@ class ValueCounts(Provenance):
     distinct: int = Field(description="Distinct non-null values (exact).")
     values: list[ValueCount]
     other_count: int = Field(description="Non-null rows whose value is not listed.")
+    truncated: bool = Field(description="True when distinct values exist beyond those listed.")
 
 
 class Correlation(BaseModel):

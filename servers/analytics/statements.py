@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import InvalidArgument
 from common.identifiers import table_expression
-from common.sql.columns import Column, TableColumns, quoted
+from common.sql.columns import Column, TableColumns, non_finite, quoted
 from common.sql.metrics import Filter, Metric, all_of, filter_condition, instant_range, literal, metric_expression
 
 if TYPE_CHECKING:
@@ -54,7 +54,8 @@ def aggregate_query(
     table: TableRef, columns: TableColumns, metrics: list[Metric], group_by: list[str],
     filters: list[Filter], order_by: list[OrderBy],
 ) -> tuple[exp.Select, list[str]]:
-    """Metrics per group; returns the statement and its output column names."""
+    """Metrics per group; returns the statement and its output column names (with groups, one more
+    column follows them: the number of groups in all)."""
     from sqlglot import exp
 
     groups = columns.get_many(group_by, role="group_by column")
@@ -65,6 +66,8 @@ def aggregate_query(
             raise InvalidArgument(f"output name {metric.name!r} is used twice", hint='Give metrics distinct "as" names.')
         selections.append(_alias(metric_expression(metric, columns), metric.name))
         names.append(metric.name)
+    if groups:  # after the named columns: the number of groups in all, read by position
+        selections.append(_alias(exp.Window(this=exp.Count(this=exp.Star())), "groups_total"))
     query = exp.select(*selections).from_(table_expression(table)).where(
         all_of([filter_condition(f, columns) for f in filters]))
     if groups:
@@ -104,6 +107,8 @@ def compare_query(
         is_total = exp.func("GROUPING", quoted(dimensions[0]))
     selections += [_alias(is_total, "is_total"), _alias(measure(in_current), "current"),
                    _alias(measure(in_previous), "previous")]
+    if dimensions:  # rows in all, the total row included: how many groups the top ones were chosen from
+        selections.append(_alias(exp.Window(this=exp.Count(this=exp.Star())), "rows_total"))
     conditions = [exp.or_(in_current, in_previous)] + [filter_condition(f, columns) for f in filters]
     query = exp.select(*selections).from_(table_expression(table)).where(all_of(conditions))
     if not dimensions:
@@ -119,16 +124,25 @@ def compare_query(
 
 
 def histogram_query(table: TableRef, column: Column, bins: int) -> exp.Select:
-    """Equal-width bins between the column's min and max: (lo, hi, n, total, bin, count) rows."""
+    """Equal-width bins between the column's finite min and max:
+    (lo, hi, n, total, non_finite, bin, count) rows.
+
+    NaN and infinities are counted apart and never binned; the bin arithmetic works on halves
+    so that a range wider than the largest double (e.g. -1e308 .. 1e308) cannot overflow."""
     from sqlglot import exp
 
-    value = exp.cast(quoted(column), exp.DataType.Type.DOUBLE)
+    raw_value = exp.cast(quoted(column), exp.DataType.Type.DOUBLE)
+    value = exp.Case(ifs=[exp.If(this=non_finite(raw_value), true=exp.null())], default=raw_value)
     bounds = exp.select(
         exp.alias_(exp.Min(this=value), "lo"), exp.alias_(exp.Max(this=value), "hi"),
         exp.alias_(exp.Count(this=value), "n"), exp.alias_(exp.Count(this=exp.Star()), "total"),
+        exp.alias_(exp.CountIf(this=non_finite(raw_value)), "non_finite"),
     ).from_(table_expression(table))
-    width = exp.func("NULLIF", exp.paren(exp.column("hi", "b") - exp.column("lo", "b")), exp.Literal.number(0))
-    raw = exp.Floor(this=exp.Div(this=exp.paren(value - exp.column("lo", "b")) * bins, expression=width))
+    half = lambda e: e * exp.Literal.number(0.5)  # noqa: E731
+    lo, hi = exp.column("lo", "b"), exp.column("hi", "b")
+    width = exp.func("NULLIF", exp.paren(half(hi) - half(lo)), exp.Literal.number(0))
+    share = exp.Div(this=exp.paren(half(value) - half(lo)), expression=width)
+    raw = exp.Floor(this=exp.paren(share) * bins)
     bin_index = exp.Case(
         ifs=[exp.If(this=raw >= bins, true=exp.Literal.number(bins - 1))],
         default=exp.func("COALESCE", raw, exp.Literal.number(0)),
@@ -137,16 +151,22 @@ def histogram_query(table: TableRef, column: Column, bins: int) -> exp.Select:
         exp.select(exp.alias_(bin_index, "bin"), exp.alias_(exp.Count(this=exp.Star()), "cnt"))
         .from_(table_expression(table))
         .join(exp.alias_(exp.to_table("bounds"), "b", table=True), join_type="cross")
-        .where(exp.not_(quoted(column).is_(exp.null())))
+        .where(exp.not_(value.is_(exp.null())))
         .group_by(exp.Literal.number(1))
     )
     return (
-        exp.select("b.lo", "b.hi", "b.n", "b.total", "h.bin", "h.cnt")
+        exp.select("b.lo", "b.hi", "b.n", "b.total", "b.non_finite", "h.bin", "h.cnt")
         .with_("bounds", as_=bounds)
         .from_(exp.alias_(exp.to_table("bounds"), "b", table=True))
         .join(counts.subquery("h"), on=exp.true(), join_type="left")
         .order_by("h.bin")
     )
+
+
+def bin_edges(lo: float, hi: float, bins: int) -> list[tuple[float, float]]:
+    """(low, high) of each equal-width bin; interpolated, so no edge overflows on a huge range."""
+    points = [lo if i == 0 else hi if i == bins else lo * (1 - i / bins) + hi * (i / bins) for i in range(bins + 1)]
+    return list(zip(points, points[1:]))
 
 
 def value_counts_query(table: TableRef, column: Column, top: int) -> exp.Select:

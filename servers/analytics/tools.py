@@ -15,12 +15,13 @@ from common.sql.anomaly import Method, Seasonality, anomaly_query
 from common.sql.columns import ColumnKind, TableColumns
 from common.sql.metrics import Filters, Metric, Metrics
 from common.sql.profile import profile_statements
-from common.sql.time_series import Grain, SeriesSpec, series_query
+from common.sql.time_series import Grain, SeriesRows, SeriesSpec, read_series, series_query
 from common.toolkit import Toolset
 from common.warehouse.base import TableDescription
 from servers.analytics import statements
 from servers.analytics.models import (
-    Anomalies, Anomaly, AggregateResult, Bin, Contributor, Correlation, Correlations, Histogram, PeriodComparison,
+    Anomalies, Anomaly, AggregateResult, Bin, Contributor, Correlation, Correlations, Histogram, LeftOut,
+    PeriodComparison,
     PeriodValue, Point, TableProfile, TimeSeries, ValueCount, ValueCounts,
 )
 from common.sql.profile_result import read_profile
@@ -50,10 +51,12 @@ class _Statements:
         self.cached = True
 
     async def run(self, query: exp.Expression, *, max_rows: int) -> QueryResult:
+        """Run one statement; callers read `result.truncated` (a row cap above the settings' limit
+        is lowered to it, and the byte cap applies to every result)."""
         warehouse = await self.runtime.warehouse()
-        sql = query.sql(dialect=warehouse.dialect)
-        self.sql.append(sql)
-        result = await self.runtime.query(sql, tool=self.tool, max_rows=min(max_rows, self.runtime.settings.max_rows_limit))
+        self.sql.append(query.sql(dialect=warehouse.dialect))
+        result = await self.runtime.query(query, tool=self.tool,
+                                          max_rows=min(max_rows, self.runtime.settings.max_rows_limit))
         self.elapsed_ms += result.elapsed_ms
         self.cached = self.cached and result.cached
         return result
@@ -93,7 +96,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         row_count, profiles = 0, []
         for statement in profile_statements(description.ref, picked, dialect=warehouse.dialect,
                                             sample_percent=sample_percent):
-            result = await run.run(statement.sql, max_rows=10_000)
+            result = await run.run(statement.sql, max_rows=statement.max_rows)
             row_count, group = read_profile(statement, result)
             profiles += group
         await ctx.report_progress(2, 3, "profile computed")
@@ -122,8 +125,10 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         run = _Statements(runtime, "aggregate")
         result = await run.run(query, max_rows=limit)
         rows = [dict(zip(names, row)) for row in result.rows]
-        return AggregateResult(table=str(description.ref), columns=names, rows=rows, truncated=result.truncated,
-                               **run.provenance())
+        groups = int(result.rows[0][len(names)]) if group_by and result.rows else (0 if group_by else None)
+        truncated = result.truncated or (groups is not None and groups > len(rows))
+        return AggregateResult(table=str(description.ref), columns=names, rows=rows, truncated=truncated,
+                               groups_total=groups, **run.provenance())
 
     @tools.tool(title="Time series", **read_only)
     async def time_series(
@@ -137,18 +142,18 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         fill_gaps: Annotated[bool, Field(
             description="Include empty buckets (0 for count/sum, null otherwise).")] = True,
     ) -> TimeSeries:
-        """A metric per time bucket (hour, day, week, month, quarter, year), oldest first."""
+        """A metric per time bucket (hour, day, week, month, quarter, year), oldest first. Over too
+        many buckets, the newest are returned and `left_out` says which older ones are not."""
         description, known = await describe(table)
         spec = SeriesSpec(description.ref, known, time_column, metric, grain, tuple(filters), start, end)
         run = _Statements(runtime, "time_series")
         limit = _points_limit(runtime)
-        result = await run.run(series_query(spec, max_points=limit, fill_gaps=fill_gaps), max_rows=limit)
-        if result.truncated:
-            raise InvalidArgument(f"more than {limit} {grain} buckets",
-                                  hint="Use a coarser grain or a narrower start/end.")
-        points = [Point(time=row[0], value=row[1]) for row in result.rows]
+        series = read_series((await run.run(series_query(spec, max_points=limit, fill_gaps=fill_gaps),
+                                            max_rows=limit)).rows)
+        points = [Point(time=time, value=value) for time, value in series.points]
         return TimeSeries(table=str(description.ref), time_column=spec.time().name, metric=metric.name,
-                          grain=grain, points=points, **run.provenance())
+                          grain=grain, points=points, buckets_total=series.buckets_total,
+                          truncated=series.left_out > 0, left_out=_left_out(series), **run.provenance())
 
     @tools.tool(title="Detect anomalies", **read_only)
     async def detect_anomalies(
@@ -167,7 +172,8 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
     ) -> Anomalies:
         """Find buckets where a metric departs from its recent baseline, computed in SQL with window
         functions: each point is scored against the `window` points before it (of the same season
-        with seasonality). Returns each anomaly's time, value, expected value, score and direction."""
+        with seasonality). Returns each anomaly's time, value, expected value, score and direction.
+        The newest buckets are scored first; `left_out` says which older ones were not."""
         description, known = await describe(table)
         spec = SeriesSpec(description.ref, known, time_column, metric, grain, tuple(filters))
         limit = _points_limit(runtime)
@@ -178,15 +184,22 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         run = _Statements(runtime, "detect_anomalies")
         result = await run.run(query, max_rows=limit + 1)
         await ctx.report_progress(2, 2, "done")
-        points_scored = int(result.rows[0][0]) if result.rows else 0
+        if not result.rows:  # the summary row always comes first; only a byte cap below one row removes it
+            raise InvalidArgument("the anomaly result does not fit the result size cap",
+                                  hint="Raise SNOWMCP_MAX_RESULT_BYTES or use a coarser grain.")
+        first = result.rows[0]
+        points_scored, found, non_finite, total, kept = (int(v or 0) for v in (first[0], *first[6:9], first[10]))
         anomalies = [
             Anomaly(time=row[1], value=row[2], expected=row[3], score=row[5],
                     direction="up" if row[2] > (row[3] or 0) else "down")
-            for row in result.rows if row[1] is not None
+            for row in reversed(result.rows) if row[1] is not None
         ]
+        left_out = LeftOut(count=total - kept, first=first[9], until=first[11]) if total > kept else None
         return Anomalies(table=str(description.ref), metric=metric.name, grain=grain, method=method,
                          sensitivity=sensitivity, seasonality=seasonality, window=window,
-                         points_scored=points_scored, anomalies=anomalies, **run.provenance())
+                         points_scored=points_scored, buckets_total=total, non_finite=non_finite,
+                         anomalies_total=found, truncated=left_out is not None or found > len(anomalies),
+                         left_out=left_out, anomalies=anomalies, **run.provenance())
 
     @tools.tool(title="Compare periods", **read_only)
     async def compare_periods(
@@ -224,11 +237,13 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
                         share_of_change=_ratio(_difference(row[width + 1], row[width + 2]), change))
             for row in result.rows if dims and row[width] == 0
         ]
+        groups = (int(total[width + 3]) - 1 if total and total[width + 3] is not None else 0) if dims else None
         return PeriodComparison(
             table=str(description.ref), metric=metric.name,
             current=PeriodValue(start=current.start, end=current.end, value=now),
             previous=PeriodValue(start=previous.start, end=previous.end, value=before),
-            change=change, change_percent=_percent(change, before), contributors=contributors, **run.provenance())
+            change=change, change_percent=_percent(change, before), contributors=contributors, groups_total=groups,
+            **run.provenance())
 
     @tools.tool(title="Histogram", **read_only)
     async def histogram(
@@ -236,20 +251,23 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         column: Annotated[str, Field(description="A numeric column.")],
         bins: Annotated[int, Field(ge=1, le=200, description="Number of equal-width bins.")] = 20,
     ) -> Histogram:
-        """The distribution of a numeric column in equal-width bins between its min and max."""
+        """The distribution of a numeric column in equal-width bins between its min and max
+        (NaN and infinities are counted apart)."""
         description, known = await describe(table)
         target = known.require(known.get(column), NUMERIC, "histogram")
         run = _Statements(runtime, "histogram")
         result = await run.run(statements.histogram_query(description.ref, target, bins), max_rows=bins + 1)
-        lo, hi, count, total = result.rows[0][:4]
-        counts = {int(row[4]): int(row[5]) for row in result.rows if row[4] is not None}
+        lo, hi, count, total, special = result.rows[0][:5]
+        count, special = int(count or 0), int(special or 0)
+        counts = {int(row[5]): int(row[6]) for row in result.rows if row[5] is not None}
         edges = []
         if count:
-            width = (hi - lo) / bins
-            edges = [Bin(low=lo + i * width, high=hi if i == bins - 1 else lo + (i + 1) * width,
-                         count=counts.get(i, 0)) for i in range(bins)]
-        return Histogram(table=str(description.ref), column=target.name, count=int(count), nulls=int(total - count),
-                         min=lo, max=hi, bins=edges, **run.provenance())
+            lo, hi = float(lo), float(hi)
+            edges = [Bin(low=low, high=high, count=counts.get(i, 0))
+                     for i, (low, high) in enumerate(statements.bin_edges(lo, hi, bins))]
+        return Histogram(table=str(description.ref), column=target.name, count=count,
+                         nulls=int(total or 0) - count - special, non_finite=special,
+                         min=lo if count else None, max=hi if count else None, bins=edges, **run.provenance())
 
     @tools.tool(title="Value counts", **read_only)
     async def value_counts(
@@ -265,13 +283,16 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
             raise InvalidArgument(f"value_counts cannot group {target.name} ({target.type})")
         run = _Statements(runtime, "value_counts")
         result = await run.run(statements.value_counts_query(description.ref, target, top), max_rows=top + 1)
+        if result.truncated and not result.rows:
+            raise InvalidArgument(f"the values of {target.name} are too large to list within the result size cap",
+                                  hint="Use profile_table for its statistics, or aggregate with count_distinct.")
         total, distinct, nulls = (int(v or 0) for v in result.rows[0][2:5]) if result.rows else (0, 0, 0)
         non_null = total - nulls
         values = [ValueCount(value=row[0], count=int(row[1]), percent=_percent(int(row[1]), non_null))
                   for row in result.rows if row[0] is not None][:top]
         return ValueCounts(table=str(description.ref), column=target.name, total_rows=total, nulls=nulls,
                            distinct=distinct, values=values, other_count=non_null - sum(v.count for v in values),
-                           **run.provenance())
+                           truncated=distinct > len(values), **run.provenance())
 
     @tools.tool(title="Correlations", **read_only)
     async def correlations(
@@ -291,6 +312,14 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
                             **run.provenance())
 
     return tools
+
+
+def _left_out(series: SeriesRows) -> LeftOut | None:
+    """The oldest buckets a cap kept out of `series`, if any."""
+    if not series.left_out:
+        return None
+    return LeftOut(count=series.left_out, first=series.first_bucket,
+                   until=series.points[0][0] if series.points else None)
 
 
 def _points_limit(runtime: ServerRuntime) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 from common import durations
@@ -14,7 +15,11 @@ from common.errors import InvalidArgument
 def parse_duration(text: str | float, what: str = "duration") -> float:
     """A duration in seconds; a number is seconds already (see `common.durations.parse_duration`)."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return float(text)
+        seconds = float(text)
+        if not math.isfinite(seconds) or not 0 <= seconds <= durations.MAX_DURATION_S:
+            raise InvalidArgument(f"{what}: {text!r} is not a duration in seconds (0 to 100 years)",
+                                  hint=durations.DURATION_HINT)
+        return seconds
     return durations.parse_duration(text, what).total_seconds()
 
 
@@ -34,11 +39,11 @@ def to_datetime(value: object) -> dt.datetime | None:
         return as_utc(value)
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if isinstance(value, (int, float)):  # epoch milliseconds (SYSTEM$PIPE_STATUS)
-        return dt.datetime.fromtimestamp(value / 1000, UTC)
     try:
+        if isinstance(value, (int, float)):  # epoch milliseconds (SYSTEM$PIPE_STATUS)
+            return dt.datetime.fromtimestamp(value / 1000, UTC)
         return as_utc(dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00").replace(" ", "T", 1)))
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # not a time, or one outside the calendar
         return None
 
 

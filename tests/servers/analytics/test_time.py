@@ -77,7 +77,7 @@ async def test_filters_apply_to_the_series(lab: Client) -> None:
     ({"time_column": "DAY", "grain": "fortnight"}, "grain"),
     ({"time_column": "DAY", "start": "2026-02-01", "end": "2026-01-01"}, "must be after start"),
     ({"time_column": "DAY", "start": "yesterday"}, "not an ISO date"),
-    ({"time_column": "TS", "grain": "hour", "start": "2020-01-01", "end": "2026-01-01"}, "more than"),
+    ({"time_column": "DAY", "start": "2026-01-01\x00"}, "not an ISO date"),
 ])
 async def test_time_series_bad_input_gets_a_clear_error(lab: Client, arguments: dict, expected: str) -> None:
     assert expected in await call_error(lab, "time_series", {"table": SERIES, "metric": {"fn": "count"}, **arguments})
