@@ -102,8 +102,13 @@ class ServerRuntime:
         return self._guard
 
     async def guard(self, sql: str) -> GuardVerdict:
-        """Check SQL text we did not build; raise `SqlRefused` if refused. Parsing runs off the loop."""
-        return await self.off_loop(lambda guard: guard.statement(sql))
+        """Check SQL text we did not build; raise `SqlRefused` if refused. Parsing runs off the loop
+        (a verdict reached lately is answered from the guard's cache, without a thread hop)."""
+        guard = await self.sql_guard()
+        verdict = guard.cached(sql)
+        if verdict is None:
+            verdict = await self.off_loop(lambda g: g.check(sql))
+        return guard.require(verdict)
 
     async def off_loop(self, fn: Callable[[Guard], T]) -> T:
         """Run guard work (parsing, rendering) in a worker thread, bounded, with the server's guard."""
@@ -112,7 +117,7 @@ class ServerRuntime:
 
     async def query(
         self,
-        statement: exp.Expression | str,
+        statement: GuardVerdict | exp.Expression | str,
         *,
         tool: str,
         max_rows: int | None = None,
@@ -128,17 +133,14 @@ class ServerRuntime:
         timeout = self.timeout(timeout_s)
         warehouse = await self.warehouse()
         dialect = warehouse.dialect
-        if isinstance(statement, str):
-            sql = await self.off_loop(lambda _: with_row_limit(statement, dialect, rows_cap + 1))
-        else:
-            sql = await self.off_loop(lambda _: capped(statement, rows_cap + 1).sql(dialect=dialect))
+        sql = await self._rendered(statement, dialect, rows_cap + 1)
         max_bytes, max_cell_bytes = self.settings.max_result_bytes, self.settings.max_cell_bytes
         tag = QueryTag(server=self.server_name, tool=tool)
 
         async def execute_once() -> QueryResult:
             collector = RowCollector(max_rows=rows_cap, max_bytes=max_bytes, max_cell_bytes=max_cell_bytes)
             started = time.perf_counter()
-            async with session_slot(self.settings.max_session_statements):  # per MCP session (common.concurrency)
+            async with session_slot(self.settings.max_session_statements, timeout):  # per MCP session
                 outcome = await warehouse.execute(sql, collector, params=params, timeout_s=timeout, tag=tag)
             elapsed_ms = (time.perf_counter() - started) * 1000
             return QueryResult.from_collector(
@@ -160,6 +162,20 @@ class ServerRuntime:
         )
         return result
 
+    async def _rendered(self, statement: GuardVerdict | exp.Expression | str, dialect: str, limit: int) -> str:
+        """The statement, capped at `limit` rows, as text: rendered once, off the event loop."""
+        from common.guard import GuardVerdict  # lazily: sqlglot is not paid for at start-up
+
+        if isinstance(statement, str):
+            return await self.off_loop(lambda _: with_row_limit(statement, dialect, limit))
+        if isinstance(statement, GuardVerdict):  # the guard rendered it already
+            assert statement.expression is not None and statement.sql is not None
+            if capped(statement.expression, limit) is statement.expression:
+                return statement.sql
+            statement = statement.expression
+        expression = statement
+        return await self.off_loop(lambda _: capped(expression, limit).sql(dialect=dialect))
+
     async def catalog(self, fn: Callable[[Warehouse], Awaitable[T]]) -> T:
         """Run a catalog lookup on the warehouse with retries inside the breaker."""
         warehouse = await self.warehouse()
@@ -177,3 +193,4 @@ class ServerRuntime:
 def _result_size(result: QueryResult) -> int:
     """Bytes a cached result holds: its JSON row bytes plus a small fixed overhead."""
     return result.size_bytes + 256
+

@@ -104,7 +104,10 @@ class Guard:
 
     def statement(self, sql: str) -> GuardVerdict:
         """Like `check`, but raise `SqlRefused` when the statement is refused."""
-        verdict = self.check(sql)
+        return self.require(self.check(sql))
+
+    def require(self, verdict: GuardVerdict) -> GuardVerdict:
+        """The verdict, if it allows its statement; else `SqlRefused` with the reason and a hint."""
         if not verdict.allowed:
             raise SqlRefused(verdict.reason, hint=self._hint(verdict.reason))
         return verdict
