@@ -10,6 +10,7 @@ from servers.etl.models import FAILED, GOOD, AffectedPipeline, Diagnosis, Pipeli
 from servers.etl.registry import Registry
 from servers.etl.snapshot import Snapshot
 from servers.etl.sources.base import RunQuery, started
+from common.durations import shift
 from servers.etl.timeutil import human, parse_duration, to_datetime
 
 SIMILAR_LOOKBACK = dt.timedelta(days=90)
@@ -29,8 +30,8 @@ async def diagnose(registry: Registry, snap: Snapshot, run_id: str) -> Diagnosis
     mine = (pipeline.id,)
     last_good = next(iter(await registry.runs(RunQuery(pipelines=mine, statuses=tuple(GOOD), until=at, limit=1))), None)
     since_good = to_datetime(last_good.started_at) + dt.timedelta(microseconds=1) if last_good else None
-    between = await registry.runs(RunQuery(pipelines=mine, statuses=tuple(sorted(FAILED)), since=since_good,
-                                           until=at + dt.timedelta(seconds=1), limit=registry.settings.etl_max_runs))
+    between = (await registry.all_runs(RunQuery(pipelines=mine, statuses=tuple(sorted(FAILED)), since=since_good,
+                                                until=shift(at, 1)), "failures since the last good run")).runs
     latest = next(iter(await registry.runs(RunQuery(pipelines=mine, limit=1))), None)
 
     upstream = []
@@ -44,8 +45,9 @@ async def diagnose(registry: Registry, snap: Snapshot, run_id: str) -> Diagnosis
     sig = signature(run.error_message)
     similar: list[PipelineRun] = []
     if sig:
-        earlier = await registry.runs(RunQuery(statuses=tuple(sorted(FAILED)), since=at - SIMILAR_LOOKBACK, until=at,
-                                               limit=registry.settings.etl_max_runs))
+        earlier = (await registry.all_runs(RunQuery(statuses=tuple(sorted(FAILED)),
+                                                    since=_before(at, SIMILAR_LOOKBACK), until=at),
+                                           "earlier failures")).runs
         similar = [r for r in earlier if r.run_id != run.run_id and signature(r.error_message) == sig]
 
     affected = _downstream(snap, pipeline.id)
@@ -57,9 +59,17 @@ async def diagnose(registry: Registry, snap: Snapshot, run_id: str) -> Diagnosis
         failures_since_last_good=len(between), latest_run=latest, upstream=upstream,
         similar_failures=len(similar), similar_first_seen=similar[-1].started_at if similar else None,
         similar_examples=similar[:5], downstream_affected=affected, tables_affected=tables,
-        findings=[], sources=registry.statuses)
+        findings=[], **registry.sourced())
     diagnosis.findings = _findings(diagnosis)
     return diagnosis
+
+
+def _before(at: dt.datetime, span: dt.timedelta) -> dt.datetime | None:
+    """`span` before `at`; None (no lower bound) when that is before the calendar (a run with no times)."""
+    try:
+        return at - span
+    except OverflowError:
+        return None
 
 
 def _downstream(snap: Snapshot, pipeline_id: str) -> list[AffectedPipeline]:
@@ -118,8 +128,13 @@ def _findings(d: Diagnosis) -> list[str]:
         notes.append(f"Newest run {d.latest_run.run_id} is {d.latest_run.status}"
                      + (": fixed since." if fixed else ": still not fixed."))
     if d.downstream_affected:
-        names = ", ".join(a.pipeline for a in d.downstream_affected[:10])
-        notes.append(f"Downstream affected: {names}.")
+        notes.append(f"Downstream affected: {_listed([a.pipeline for a in d.downstream_affected])}.")
     if d.tables_affected:
-        notes.append(f"Tables that may be stale or incomplete: {', '.join(d.tables_affected[:10])}.")
+        notes.append(f"Tables that may be stale or incomplete: {_listed(d.tables_affected)}.")
     return notes
+
+
+def _listed(names: list[str], most: int = 10) -> str:
+    """Up to `most` names, and how many more there are (the full lists are in the result)."""
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")

@@ -15,8 +15,8 @@ DAY = dt.timedelta(hours=24)
 
 
 async def health(registry: Registry, snap: Snapshot) -> HealthSummary:
-    now, max_runs = snap.now, registry.settings.etl_max_runs
-    week = await registry.runs(RunQuery(since=now - dt.timedelta(days=7), limit=max_runs))
+    now = snap.now
+    week = (await registry.all_runs(RunQuery(since=now - dt.timedelta(days=7)), "runs in the last 7 days")).runs
     today = [r for r in week if started(r) >= now - DAY]
     by_status: dict[str, int] = {}
     for run in today:
@@ -31,9 +31,9 @@ async def health(registry: Registry, snap: Snapshot) -> HealthSummary:
         if last is None or last.status not in FAILED:
             continue
         since = to_datetime(pipeline.last_success_at)
-        streak = await registry.runs(RunQuery(pipelines=(pipeline.id,), statuses=tuple(sorted(FAILED)),
-                                              since=since + dt.timedelta(microseconds=1) if since else None,
-                                              limit=max_runs))
+        streak = (await registry.all_runs(RunQuery(pipelines=(pipeline.id,), statuses=tuple(sorted(FAILED)),
+                                                   since=since + dt.timedelta(microseconds=1) if since else None),
+                                          f"failures of {pipeline.name} in a row")).runs
         streak = [r for r in streak if since is None or started(r) > since] or [last]
         failing.append(FailingPipeline(
             pipeline_id=pipeline.id, pipeline=pipeline.name,
@@ -55,7 +55,7 @@ async def health(registry: Registry, snap: Snapshot) -> HealthSummary:
     headline = _headline(failing, breaches, stale, running, slow, now)
     return HealthSummary(now=iso(now), headline=headline, pipelines=len(snap.pipelines), runs_last_24h=by_status,
                          failing=failing, running=running, sla_breaches=breaches, stale_tables=stale, slow_runs=slow,
-                         sources=snap.statuses)
+                         **registry.sourced())
 
 
 def _headline(failing: list[FailingPipeline], breaches: list, stale: list, running: list[PipelineRun],

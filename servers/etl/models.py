@@ -60,10 +60,14 @@ class SourceStatus(BaseModel):
     name: str
     ok: bool
     error: str | None = Field(None, description="Why this source could not answer; the others still did.")
+    left_out: str | None = Field(None, description="What a cap left out of this source's answer.")
 
 
 class Sourced(BaseModel):
     sources: list[SourceStatus] = Field(description="Each source consulted, and its error if it failed.")
+    truncated: bool = Field(False, description="True when a cap left matching runs out of what this answer "
+                                               "was computed from (left_out says what).")
+    left_out: list[str] = Field(default_factory=list)
 
 
 class PipelineSummary(Pipeline):
@@ -86,7 +90,7 @@ class PipelineDetail(Sourced):
 class RunList(Sourced):
     runs: list[PipelineRun] = Field(description="Newest first.")
     count: int
-    truncated: bool = Field(description="True when more runs matched than `limit`.")
+    matched: int = Field(description="Runs that matched in all (more than count when truncated).")
     since: str | None = None
 
 
@@ -107,7 +111,7 @@ class FailureGroup(BaseModel):
 class FailedRuns(Sourced):
     now: str
     since: str
-    total_failures: int
+    total_failures: int = Field(description="Failures that matched, in all (groups count the ones read).")
     pipelines_failing: int
     groups: list[FailureGroup]
 

@@ -18,7 +18,7 @@ from servers.etl.demo_slas import DEMO_SLAS
 from servers.etl.models import PipelineRun, PipelineSummary, SourceStatus
 from servers.etl.settings import EtlSettings
 from servers.etl.sources.audit import AuditSource
-from servers.etl.sources.base import PARTIAL, RunQuery, Source, select_runs
+from servers.etl.sources.base import LEFT_OUT, PARTIAL, RunPage, RunQuery, Source, select_runs
 from servers.etl.sources.dbt import DbtSource
 from servers.etl.sources.snowflake import SnowflakeSource
 from servers.etl.timeutil import UTC, parse_timestamp, to_datetime
@@ -26,6 +26,7 @@ from servers.etl.timeutil import UTC, parse_timestamp, to_datetime
 T = TypeVar("T")
 log = logging.getLogger("snowmcp.etl")
 _STATUSES: ContextVar[dict[str, SourceStatus] | None] = ContextVar("etl_source_statuses", default=None)
+_LEFT_OUT: ContextVar[list[str] | None] = ContextVar("etl_call_left_out", default=None)
 
 
 class SourceFailure(SnowmcpError):
@@ -44,10 +45,27 @@ class Registry:
     @staticmethod
     def begin_call() -> None:
         _STATUSES.set({})
+        _LEFT_OUT.set([])
 
     @property
     def statuses(self) -> list[SourceStatus]:
         return list((_STATUSES.get() or {}).values())
+
+    def sourced(self) -> dict[str, object]:
+        """The fields every etl result ends with: the sources consulted, and whether (and what) a
+        cap left out of the runs this answer was computed from."""
+        notes = list(_LEFT_OUT.get() or [])
+        notes += [s.left_out for s in self.statuses if s.left_out and s.left_out not in notes]
+        return {"sources": self.statuses, "truncated": bool(notes), "left_out": notes}
+
+    def note_left_out(self, message: str) -> None:
+        """A call-level note: runs this answer needed were left out (e.g. beyond SNOWMCP_ETL_MAX_RUNS)."""
+        notes = _LEFT_OUT.get()
+        if notes is None:
+            notes = []
+            _LEFT_OUT.set(notes)
+        if message not in notes:
+            notes.append(message)
 
     def record(self, status: SourceStatus) -> None:
         """Merge one status into this call's: a failure or a partial error is never overwritten by success."""
@@ -57,7 +75,11 @@ class Registry:
             _STATUSES.set(statuses)
         known = statuses.get(status.name)
         if known is None or (known.ok and not status.ok) or (known.ok and known.error is None):
+            if known is not None and known.left_out and not status.left_out:
+                status = status.model_copy(update={"left_out": known.left_out})
             statuses[status.name] = status
+        elif status.left_out and not known.left_out:
+            statuses[status.name] = known.model_copy(update={"left_out": status.left_out})
 
     # -- set-up -------------------------------------------------------------
 
@@ -115,10 +137,11 @@ class Registry:
         """Run `fn` on every source; failures become statuses. Raise only when all failed."""
         sources = await self.sources()
 
-        async def one(source: Source) -> tuple[T, list[str]]:
+        async def one(source: Source) -> tuple[T, list[str], list[str]]:
             PARTIAL.set([])  # in this source's own task
+            LEFT_OUT.set([])
             answer = await fn(source)
-            return answer, PARTIAL.get() or []
+            return answer, PARTIAL.get() or [], LEFT_OUT.get() or []
 
         outcomes = await asyncio.gather(*(one(s) for s in sources), return_exceptions=True)
         for status in self._setup_errors:
@@ -132,9 +155,10 @@ class Registry:
                     f"internal error ({type(outcome).__name__}); see the server log")
                 self.record(SourceStatus(name=source.name, ok=False, error=message))
             else:
-                answer, partial = outcome
+                answer, partial, left_out = outcome
                 self.record(SourceStatus(name=source.name, ok=True,
-                                         error=("partly unavailable: " + "; ".join(partial)) if partial else None))
+                                         error=("partly unavailable: " + "; ".join(partial)) if partial else None,
+                                         left_out="; ".join(left_out) if left_out else None))
                 answers.append((source, answer))
         if not answers:
             raise SourceFailure("no etl source could answer: " + " | ".join(
@@ -166,10 +190,25 @@ class Registry:
                     by_id[up].downstream.append(pipeline.id)
         return merged
 
+    async def page(self, query: RunQuery) -> RunPage:
+        """Runs from every source, merged newest first (limit applied again after merging), and how many
+        matched in all the sources."""
+        pages = [page for _, page in await self.gather(lambda s: s.runs(query))]
+        kept = select_runs([run for page in pages for run in page.runs], query)
+        return RunPage(kept, max(sum(page.matched for page in pages), len(kept)))
+
     async def runs(self, query: RunQuery) -> list[PipelineRun]:
-        """Runs from every source, merged newest first (limit applied again after merging)."""
-        found = [run for _, runs in await self.gather(lambda s: s.runs(query)) for run in runs]
-        return select_runs(found, query)
+        """The runs of `page` (use it when `limit` is what the caller asked for)."""
+        return (await self.page(query)).runs
+
+    async def all_runs(self, query: RunQuery, what: str = "runs") -> RunPage:
+        """Every run matching `query`, up to SNOWMCP_ETL_MAX_RUNS; beyond it, the answer says so."""
+        cap = self.settings.etl_max_runs
+        page = await self.page(RunQuery(**{**query.__dict__, "limit": cap}))
+        if page.left_out:
+            self.note_left_out(f"{page.matched:,} {what} matched; the newest {len(page.runs):,} were used "
+                               f"(SNOWMCP_ETL_MAX_RUNS={cap})")
+        return page
 
     # -- names and time -------------------------------------------------------
 

@@ -15,8 +15,10 @@ from servers.etl import analysis
 from servers.etl.config import TableSla
 from servers.etl.models import PipelineSummary, SourceStatus, TableFreshness
 from servers.etl.registry import Registry
+from servers.etl.sources.base import fetch_all
 
 DEFAULT_TABLE_SLAS = "ANALYTICS.OPS.TABLE_SLAS"
+MAX_TABLE_SLAS = 50_000  # rows of the SLA table read (paged); more are noted as left out
 
 
 @dataclass
@@ -71,18 +73,19 @@ async def warehouse_slas(registry: Registry) -> tuple[dict[str, TableSla], Sourc
         picked = [known.get(c) for c in ("TABLE_NAME", "MAX_AGE_HOURS")]
         owner = next((c for c in known.all if c.name.upper() == "OWNER"), None)
         query = exp.select(*(quoted(c) for c in picked + ([owner] if owner else []))).from_(
-            table_expression(description.ref))
-        result = await runtime.query(query.sql(dialect=warehouse.dialect), tool="table_slas",
-                                     max_rows=runtime.settings.max_rows_limit)
+            table_expression(description.ref)).order_by(quoted(picked[0]))
+        fetched = await fetch_all(runtime, query, want=MAX_TABLE_SLAS, tool="table_slas")
     except SnowmcpError as exc:
         return {}, SourceStatus(name="table_slas", ok=False, error=f"SLA table {name}: {exc}")
     slas = {}
-    for row in result.rows:
+    for row in fetched.rows:
         if row[0] is None or row[1] is None:
             continue
         hours = float(row[1])
         slas[normalize_table(str(row[0]))] = TableSla(hours * 3600, f"{hours:g}h", row[2] if owner else None)
-    return slas, SourceStatus(name="table_slas", ok=True)
+    left_out = None if fetched.complete else (
+        f"the first {len(fetched.rows):,} rows of {name} (by TABLE_NAME) were read; the rest are left out")
+    return slas, SourceStatus(name="table_slas", ok=True, left_out=left_out)
 
 
 async def table_freshness(registry: Registry, snap: Snapshot, tables: list[str] | None) -> list[TableFreshness]:

@@ -21,8 +21,11 @@ from servers.etl.registry import Registry
 from servers.etl.settings import SourceName
 from servers.etl.snapshot import Snapshot, table_freshness
 from servers.etl.sources.base import RunQuery
+from common.durations import shift
+from common.errors import InvalidArgument
 from servers.etl.timeutil import iso, parse_since
 
+MAX_SLA_DAYS = 366  # every day checked can be a breach: a longer look-back is an unbounded answer
 PipelineArg = Annotated[str, Field(description="Pipeline id or name, as list_pipelines shows it "
                                                "(e.g. load_orders, model.shop.orders).")]
 Since = Annotated[str, Field(description='How far back: a duration ("24h", "7d", "30m") or an ISO timestamp '
@@ -44,7 +47,7 @@ def build_tools(registry: Registry) -> Toolset:
         last success. Start here to learn the pipeline ids other tools take."""
         snap = await Snapshot.take(registry)
         picked = [p for p in snap.pipelines if (source is None or p.source == source) and _like(p, name_like)]
-        return PipelineList(pipelines=picked, count=len(picked), sources=snap.statuses)
+        return PipelineList(pipelines=picked, count=len(picked), **registry.sourced())
 
     @tools.tool(title="Get pipeline", **read_only)
     async def get_pipeline(
@@ -57,7 +60,7 @@ def build_tools(registry: Registry) -> Toolset:
         found = snap.resolve(pipeline)
         recent = await registry.runs(RunQuery(pipelines=(found.id,), limit=runs))
         return PipelineDetail(pipeline=found, recent_runs=recent, upstream=snap.many(found.upstream),
-                              downstream=snap.many(found.downstream), sources=registry.statuses)
+                              downstream=snap.many(found.downstream), **registry.sourced())
 
     @tools.tool(title="Recent runs", **read_only)
     async def recent_runs(
@@ -72,10 +75,11 @@ def build_tools(registry: Registry) -> Toolset:
         snap = await Snapshot.take(registry)
         start = parse_since(since, snap.now)
         ids = (snap.resolve(pipeline).id,) if pipeline is not None else None
-        found = await registry.runs(RunQuery(pipelines=ids, statuses=(status,) if status else None, since=start,
-                                             limit=limit + 1))
-        return RunList(runs=found[:limit], count=min(len(found), limit), truncated=len(found) > limit,
-                       since=iso(start), sources=registry.statuses)
+        found = await registry.page(RunQuery(pipelines=ids, statuses=(status,) if status else None, since=start,
+                                             limit=limit))
+        honest = registry.sourced()
+        honest["truncated"] = bool(honest["truncated"]) or found.matched > len(found.runs)
+        return RunList(runs=found.runs, count=len(found.runs), matched=found.matched, since=iso(start), **honest)
 
     @tools.tool(title="Failed runs", **read_only)
     async def failed_runs(since: Since = "24h") -> FailedRuns:
@@ -84,12 +88,11 @@ def build_tools(registry: Registry) -> Toolset:
         still failing. Still-failing groups come first. Follow up with diagnose_run on a run id."""
         snap = await Snapshot.take(registry)
         start = parse_since(since, snap.now)
-        failures = await registry.runs(RunQuery(statuses=tuple(sorted(PROBLEMS)), since=start,
-                                                limit=registry.settings.etl_max_runs))
-        groups = analysis.failure_groups(failures, snap.by_id)
-        return FailedRuns(now=iso(snap.now), since=iso(start), total_failures=len(failures),
+        found = await registry.all_runs(RunQuery(statuses=tuple(sorted(PROBLEMS)), since=start), "failures")
+        groups = analysis.failure_groups(found.runs, snap.by_id)
+        return FailedRuns(now=iso(snap.now), since=iso(start), total_failures=found.matched,
                           pipelines_failing=len({g.pipeline_id for g in groups if g.still_failing}),
-                          groups=groups, sources=registry.statuses)
+                          groups=groups, **registry.sourced())
 
     @tools.tool(title="Diagnose run", **read_only)
     async def diagnose_run(
@@ -112,7 +115,7 @@ def build_tools(registry: Registry) -> Toolset:
         snap = await Snapshot.take(registry)
         entries = await table_freshness(registry, snap, tables)
         return Freshness(now=iso(snap.now), tables=entries, stale=sum(t.status == "stale" for t in entries),
-                         sources=snap.statuses)
+                         **registry.sourced())
 
     @tools.tool(title="SLA breaches", **read_only)
     async def sla_breaches(since: Since = "24h") -> SlaBreaches:
@@ -121,12 +124,16 @@ def build_tools(registry: Registry) -> Toolset:
         max_lag, now). SLAs come from the SLA file (SNOWMCP_ETL_SLA_FILE)."""
         snap = await Snapshot.take(registry)
         start = parse_since(since, snap.now)
+        if start is not None and snap.now - start > dt.timedelta(days=MAX_SLA_DAYS):
+            raise InvalidArgument(f"sla_breaches looks back at most {MAX_SLA_DAYS} days; since is {since!r}",
+                                  hint='Use since="30d" or a timestamp within the last year.')
         with_sla = [p for p in snap.pipelines if p.sla]
-        runs = await registry.runs(RunQuery(pipelines=tuple(p.id for p in with_sla), since=start - dt.timedelta(days=1),
-                                            limit=registry.settings.etl_max_runs)) if with_sla else []
+        since_day_before = shift(start, -86_400, "since")
+        runs = (await registry.all_runs(RunQuery(pipelines=tuple(p.id for p in with_sla), since=since_day_before))).runs \
+            if with_sla else []
         breaches = analysis.sla_breaches(with_sla, runs, start, snap.now)
         return SlaBreaches(now=iso(snap.now), since=iso(start), pipelines_with_sla=len(with_sla), breaches=breaches,
-                           sources=registry.statuses)
+                           **registry.sourced())
 
     @tools.tool(title="Run duration trends", **read_only)
     async def run_duration_trends(
@@ -138,10 +145,13 @@ def build_tools(registry: Registry) -> Toolset:
         against the median."""
         snap = await Snapshot.take(registry)
         found = snap.resolve(pipeline)
-        runs = await registry.runs(RunQuery(pipelines=(found.id,), statuses=tuple(sorted(FINISHED)), limit=window))
+        page = await registry.page(RunQuery(pipelines=(found.id,), statuses=tuple(sorted(FINISHED)), limit=window))
+        runs = page.runs
+        if len(runs) < min(window, page.matched):
+            registry.note_left_out(f"{len(runs)} of the {window} runs asked for were read (SNOWMCP_ETL_MAX_RUNS)")
         stats, points = analysis.trends(runs)
         return DurationTrends(pipeline_id=found.id, pipeline=found.name, window=window, runs_considered=len(runs),
-                              anomalous_runs=[p for p in points if p.flags], runs=points, sources=registry.statuses,
+                              anomalous_runs=[p for p in points if p.flags], runs=points, **registry.sourced(),
                               **stats)
 
     @tools.tool(title="Health summary", **read_only)

@@ -19,9 +19,10 @@ from common.identifiers import resolve_table, table_expression
 from common.runtime import ServerRuntime
 from common.sql.columns import Column, TableColumns, quoted
 from servers.etl.models import STATUSES, Pipeline, PipelineRun, PipelineSummary
-from servers.etl.sources.base import Catalog, RunQuery, duration
+from servers.etl.sources.base import Catalog, RunPage, RunQuery, duration, fetch_all, note_left_out
 from servers.etl.timeutil import iso, to_datetime
 
+MAX_MESSAGE = 2_000  # characters of an error message kept; longer ones are cut in SQL, and say so
 FIELDS = ("pipeline", "run_id", "status", "started_at", "ended_at", "rows_loaded", "error_message",
           "target_table", "scheduled_at", "error_code", "query_id")
 REQUIRED = ("pipeline", "run_id", "status", "started_at")
@@ -96,11 +97,21 @@ class AuditSource:
 
     # -- queries --------------------------------------------------------------
 
-    async def _run(self, query: exp.Expression, tool: str, max_rows: int) -> list[list[Any]]:
-        warehouse = await self.runtime.warehouse()
-        cap = min(max_rows, self.runtime.settings.max_rows_limit)
-        result = await self.runtime.query(query.sql(dialect=warehouse.dialect), tool=tool, max_rows=cap)
-        return result.rows
+    async def _rows(self, query: exp.Select, tool: str, want: int) -> tuple[list[list[Any]], int]:
+        """Up to `want` rows of `query` (whose last column is COUNT(*) OVER (): the rows in all), paged;
+        returns the rows without that column, and the count. A page that cannot be read is noted."""
+        fetched = await fetch_all(self.runtime, query, want=want, tool=tool)
+        matched = int(fetched.rows[0][-1]) if fetched.rows else 0
+        if len(fetched.rows) < min(want, matched):
+            note_left_out(f"audit: {len(fetched.rows):,} of {min(want, matched):,} {tool} rows could be read "
+                          "(a row is larger than SNOWMCP_MAX_RESULT_BYTES, or too many pages)")
+        return [row[:-1] for row in fetched.rows], max(matched, len(fetched.rows))
+
+    @staticmethod
+    def _counted(select: exp.Select, order: list[exp.Ordered]) -> exp.Select:
+        """`select` as a subquery, with the number of its rows as a last column, in `order`."""
+        total = exp.Window(this=exp.Count(this=exp.Star())).as_("matched")
+        return exp.select(exp.Star(), total).from_(select.subquery("q")).order_by(*order)
 
     async def catalog(self) -> Catalog:
         columns = await self._resolve()
@@ -112,10 +123,13 @@ class AuditSource:
         query = (exp.select(quoted(columns["pipeline"]).as_("pipeline"),
                             exp.Max(this=exp.If(this=good, true=done)).as_("last_success"),
                             target.as_("target"))
-                 .from_(table_expression(self._ref)).group_by(quoted(columns["pipeline"]))
-                 .order_by(quoted(columns["pipeline"])))
-        rows = await self._run(query, "catalog", self.max_runs)
-        last = {r.pipeline_id: r for r in await self.runs(RunQuery(limit=1, per_pipeline=True))}
+                 .from_(table_expression(self._ref)).group_by(quoted(columns["pipeline"])))
+        rows, matched = await self._rows(self._counted(query, [exp.Ordered(this=exp.column("pipeline"))]),
+                                         "catalog", self.max_runs)
+        if matched > len(rows):
+            note_left_out(f"audit: {matched:,} pipelines, the first {len(rows):,} by name were read "
+                          "(SNOWMCP_ETL_MAX_RUNS)")
+        last = {r.pipeline_id: r for r in (await self.runs(RunQuery(limit=1, per_pipeline=True))).runs}
         pipelines = []
         for name, last_success, target in rows:
             if name is None:
@@ -126,10 +140,10 @@ class AuditSource:
                                              last_success_at=iso(to_datetime(last_success))))
         return Catalog(pipelines)
 
-    async def runs(self, query: RunQuery) -> list[PipelineRun]:
+    async def runs(self, query: RunQuery) -> RunPage:
         columns = await self._resolve()
         names = [n for n in FIELDS if n in columns]
-        select = exp.select(*(quoted(columns[n]).as_(n) for n in names)).from_(table_expression(self._ref))
+        select = exp.select(*(self._field(columns, n).as_(n) for n in names)).from_(table_expression(self._ref))
         started = quoted(columns["started_at"])
         conditions: list[exp.Expression] = []
         if query.run_id is not None:
@@ -152,12 +166,26 @@ class AuditSource:
             rank = exp.Window(this=exp.RowNumber(), partition_by=[quoted(columns["pipeline"])],
                               order=exp.Order(expressions=order))
             select = select.qualify(exp.LTE(this=rank, expression=exp.convert(query.limit)))
-            limit = self.max_runs
-        else:
-            limit = min(query.limit, self.max_runs)
-        select = select.order_by(*order).limit(limit)
-        rows = await self._run(select, "runs", limit)
-        return [self._to_run(dict(zip(names, row))) for row in rows]
+        want = self.max_runs if query.per_pipeline else min(query.limit, self.max_runs)
+        newest_first = [exp.Ordered(this=exp.column(n), desc=True) for n in ("started_at", "run_id", "pipeline")]
+        rows, matched = await self._rows(self._counted(select, newest_first), "runs", want)
+        if matched > want and (query.per_pipeline or query.limit > self.max_runs):
+            note_left_out(f"audit: {matched:,} runs matched; the newest {len(rows):,} were read "
+                          f"(SNOWMCP_ETL_MAX_RUNS={self.max_runs})")
+        return RunPage([self._to_run(dict(zip(names, row))) for row in rows], matched)
+
+    @staticmethod
+    def _field(columns: dict[str, Column], name: str) -> exp.Expression:
+        """A field as selected; an error message longer than MAX_MESSAGE is cut in SQL and says so."""
+        value = quoted(columns[name])
+        if name != "error_message":
+            return value
+        text = exp.cast(value, "VARCHAR")
+        length = exp.Length(this=text)
+        cut = exp.DPipe(this=exp.Substring(this=text, start=exp.convert(1), length=exp.convert(MAX_MESSAGE)),
+                        expression=exp.DPipe(this=exp.Literal.string(" [... cut: "), expression=exp.DPipe(
+                            this=exp.cast(length, "VARCHAR"), expression=exp.Literal.string(" characters in all]"))))
+        return exp.Case(ifs=[exp.If(this=length > MAX_MESSAGE, true=cut)], default=value)
 
     @staticmethod
     def _instant(columns: dict[str, Column], value: Any) -> exp.Expression:

@@ -9,7 +9,7 @@ from typing import Any
 
 from common.errors import ConfigError
 from servers.etl.models import Pipeline, PipelineRun
-from servers.etl.sources.base import Catalog, RunQuery, duration, select_runs, summarize
+from servers.etl.sources.base import Catalog, RunPage, RunQuery, duration, page_of, summarize
 from servers.etl.timeutil import iso, to_datetime
 
 KINDS = {"model": "dbt_model", "test": "dbt_test", "seed": "dbt_seed", "snapshot": "dbt_snapshot"}
@@ -58,8 +58,8 @@ class DbtSource:
         pipelines, runs = self.load()
         return summarize(pipelines, runs)
 
-    async def runs(self, query: RunQuery) -> list[PipelineRun]:
-        return select_runs(self.load()[1], query)
+    async def runs(self, query: RunQuery) -> RunPage:
+        return page_of(self.load()[1], query)
 
 
 def _relation(node: dict[str, Any]) -> str | None:

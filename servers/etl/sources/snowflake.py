@@ -17,7 +17,9 @@ from common.errors import SnowmcpError
 from common.runtime import ServerRuntime
 from servers.etl.models import Pipeline, PipelineRun
 from servers.etl.sources import snowflake_sql as sql
-from servers.etl.sources.base import Catalog, RunQuery, duration, note_partial, select_runs, summarize
+from servers.etl.sources.base import (
+    Catalog, RunPage, RunQuery, duration, fetch_all, note_left_out, note_partial, page_of, summarize,
+)
 from servers.etl.timeutil import UTC, iso, to_datetime
 
 TASK_STATES = {"SCHEDULED": "queued", "EXECUTING": "running", "SUCCEEDED": "success", "FAILED": "failed",
@@ -133,17 +135,21 @@ class SnowflakeSource:
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(UTC)) -> None:
         self.runtime, self.lookback_days, self.max_runs, self.clock = runtime, lookback_days, max_runs, clock
 
-    async def _rows(self, query: exp.Expression, columns: tuple[str, ...], what: str,
-                    errors: list[str]) -> list[dict[str, Any]]:
+    async def _rows(self, query: exp.Select, columns: tuple[str, ...], what: str,
+                    errors: list[str], want: int | None = None) -> list[dict[str, Any]]:
+        """Up to `want` rows (default: max_runs) of one history, paged; a cut history is noted."""
+        want = self.max_runs if want is None else want
         try:
-            result = await self.runtime.query(query.sql(dialect="snowflake"), tool=f"etl_{what}",
-                                              max_rows=min(self.max_runs, self.runtime.settings.max_rows_limit))
+            fetched = await fetch_all(self.runtime, query, want=want, tool=f"etl_{what}")
         except SnowmcpError as exc:
             errors.append(f"{what}: {exc.message}")
             note_partial(f"{what}: {exc.message}")
             return []
-        names = [c.name.upper() for c in result.columns] or list(columns)
-        return [dict(zip(names, row)) for row in result.rows]
+        if not fetched.complete:
+            note_left_out(f"snowflake {what}: only the newest {len(fetched.rows):,} rows were read "
+                          f"(SNOWMCP_ETL_MAX_RUNS={self.max_runs}); older ones are left out")
+        names = [c.upper() for c in fetched.columns] or list(columns)
+        return [dict(zip(names, row)) for row in fetched.rows]
 
     async def history(self) -> tuple[list[Pipeline], list[PipelineRun]]:
         errors: list[str] = []
@@ -151,7 +157,7 @@ class SnowflakeSource:
         # an hour, and the range stays inside the 7 days TASK_HISTORY accepts.
         since = (self.clock() - dt.timedelta(days=self.lookback_days)).replace(minute=0, second=0, microsecond=0)
         since += dt.timedelta(hours=1)
-        limit = min(self.max_runs, 10_000)
+        limit = min(self.max_runs, sql.MAX_RESULT_LIMIT)
         runs: list[PipelineRun] = []
         kinds: dict[str, str] = {}
         for query, columns, what, mapper, kind in (
@@ -161,7 +167,11 @@ class SnowflakeSource:
                 (sql.dynamic_table_refresh_history(since, limit), sql.DYNAMIC_COLUMNS,
                  "dynamic_table_refresh_history", dynamic_run, "snowflake_dynamic_table"),
                 (sql.load_history(since, limit), sql.LOAD_COLUMNS, "load_history", load_run, "snowflake_copy")):
-            for row in await self._rows(query, columns, what, errors):
+            history = await self._rows(query, columns, what, errors)
+            if len(history) >= limit and what != "load_history":  # the table function stopped at RESULT_LIMIT
+                note_left_out(f"snowflake {what}: {limit:,} rows, the most its RESULT_LIMIT returns; older "
+                              "ones are left out")
+            for row in history:
                 run = mapper(row)
                 runs.append(run)
                 kinds.setdefault(run.pipeline_id, "snowflake_pipe" if run.pipeline_id.startswith("pipe:") else kind)
@@ -169,7 +179,11 @@ class SnowflakeSource:
                                    kind=kind,  # type: ignore[arg-type]
                                    source="snowflake", targets=_targets(pid, kind))
                      for pid, kind in kinds.items()}
-        for row in (await self._rows(sql.pipe_status(), sql.PIPE_COLUMNS, "pipe_status", errors))[:MAX_PIPES]:
+        pipes = await self._rows(sql.pipe_status(), sql.PIPE_COLUMNS, "pipe_status", errors, want=MAX_PIPES)
+        if len(pipes) >= MAX_PIPES:
+            note_left_out(f"snowflake pipe_status: the first {MAX_PIPES} pipes by name were read; others are "
+                          "left out")
+        for row in pipes:
             pipe, error = pipe_pipeline(row)
             if error:
                 pipe.description = f"{error}; {pipe.description}"
@@ -191,8 +205,8 @@ class SnowflakeSource:
         pipelines, runs = await self.history()
         return summarize(pipelines, runs)
 
-    async def runs(self, query: RunQuery) -> list[PipelineRun]:
-        return select_runs((await self.history())[1], query)
+    async def runs(self, query: RunQuery) -> RunPage:
+        return page_of((await self.history())[1], query)
 
 
 class SnowflakeHistoriesUnavailable(SnowmcpError):

@@ -21,6 +21,7 @@ LOAD_COLUMNS = ("SCHEMA_NAME", "TABLE_NAME", "FILE_NAME", "LAST_LOAD_TIME", "STA
 COPY_COLUMNS = ("TABLE_CATALOG_NAME", "TABLE_SCHEMA_NAME", "TABLE_NAME", "FILE_NAME", "LAST_LOAD_TIME", "STATUS",
                 "ROW_COUNT", "FIRST_ERROR_MESSAGE", "ERROR_COUNT", "PIPE_NAME", "PIPE_RECEIVED_TIME")
 PIPE_COLUMNS = ("PIPE_CATALOG", "PIPE_SCHEMA", "PIPE_NAME", "DEFINITION", "PIPE_STATUS")
+MAX_RESULT_LIMIT = 10_000  # the most RESULT_LIMIT the history table functions accept
 
 
 def _ltz(value: dt.datetime) -> exp.Expression:
@@ -37,9 +38,10 @@ def _table_function(schema: str, function: str, *kwargs: exp.Kwarg) -> exp.Table
     return exp.TableFromRows(this=exp.Dot(this=exp.to_identifier(schema), expression=call))
 
 
-def _select(columns: tuple[str, ...], source: exp.Expression, order: str) -> exp.Select:
+def _select(columns: tuple[str, ...], source: exp.Expression, order: str, *ties: str) -> exp.Select:
+    """Newest first; the tie-breakers make the order total, so LIMIT/OFFSET pages neither skip nor repeat."""
     return (exp.select(*(exp.column(c) for c in columns)).from_(source)
-            .order_by(exp.Ordered(this=exp.column(order), desc=True)))
+            .order_by(*(exp.Ordered(this=exp.column(c), desc=True) for c in (order, *ties))))
 
 
 def task_history(since: dt.datetime, limit: int) -> exp.Select:
@@ -47,36 +49,38 @@ def task_history(since: dt.datetime, limit: int) -> exp.Select:
     source = _table_function("INFORMATION_SCHEMA", "TASK_HISTORY",
                              _kwarg("SCHEDULED_TIME_RANGE_START", _ltz(since)),
                              _kwarg("RESULT_LIMIT", exp.convert(limit)))
-    return _select(TASK_COLUMNS, source, "SCHEDULED_TIME")
+    return _select(TASK_COLUMNS, source, "SCHEDULED_TIME", "DATABASE_NAME", "SCHEMA_NAME", "NAME", "QUERY_ID")
 
 
 def complete_task_graphs(since: dt.datetime, limit: int) -> exp.Select:
     """Finished runs of whole task graphs (root task and its children)."""
     source = _table_function("INFORMATION_SCHEMA", "COMPLETE_TASK_GRAPHS",
                              _kwarg("RESULT_LIMIT", exp.convert(limit)))
-    return _select(GRAPH_COLUMNS, source, "SCHEDULED_TIME").where(
+    return _select(GRAPH_COLUMNS, source, "SCHEDULED_TIME", "DATABASE_NAME", "SCHEMA_NAME", "ROOT_TASK_NAME",
+                   "RUN_ID").where(
         exp.GTE(this=exp.column("SCHEDULED_TIME"), expression=_ltz(since)))
 
 
 def dynamic_table_refresh_history(since: dt.datetime, limit: int) -> exp.Select:
     source = _table_function("INFORMATION_SCHEMA", "DYNAMIC_TABLE_REFRESH_HISTORY",
                              _kwarg("DATA_TIMESTAMP_START", _ltz(since)), _kwarg("RESULT_LIMIT", exp.convert(limit)))
-    return _select(DYNAMIC_COLUMNS, source, "REFRESH_START_TIME")
+    return _select(DYNAMIC_COLUMNS, source, "REFRESH_START_TIME", "QUALIFIED_NAME", "DATA_TIMESTAMP", "QUERY_ID")
 
 
 def load_history(since: dt.datetime, limit: int) -> exp.Select:
     """COPY INTO loads of the current database (INFORMATION_SCHEMA.LOAD_HISTORY view, 14 days)."""
     source = exp.table_("LOAD_HISTORY", db="INFORMATION_SCHEMA")
     database = exp.func("CURRENT_DATABASE").as_("TABLE_CATALOG_NAME")  # the view has no database column
-    return (_select(LOAD_COLUMNS, source, "LAST_LOAD_TIME").select(database)
-            .where(exp.GTE(this=exp.column("LAST_LOAD_TIME"), expression=_ltz(since))).limit(limit))
+    del limit  # paged by the caller (the view has no RESULT_LIMIT)
+    return (_select(LOAD_COLUMNS, source, "LAST_LOAD_TIME", "SCHEMA_NAME", "TABLE_NAME", "FILE_NAME").select(database)
+            .where(exp.GTE(this=exp.column("LAST_LOAD_TIME"), expression=_ltz(since))))
 
 
 def copy_history(table: str, since: dt.datetime) -> exp.Select:
     """Loads into one table, Snowpipe included (COPY_HISTORY table function)."""
     source = _table_function("INFORMATION_SCHEMA", "COPY_HISTORY",
                              _kwarg("TABLE_NAME", exp.Literal.string(table)), _kwarg("START_TIME", _ltz(since)))
-    return _select(COPY_COLUMNS, source, "LAST_LOAD_TIME")
+    return _select(COPY_COLUMNS, source, "LAST_LOAD_TIME", "FILE_NAME")
 
 
 def pipe_status() -> exp.Select:
@@ -87,4 +91,4 @@ def pipe_status() -> exp.Select:
     status = exp.Anonymous(this="SYSTEM$PIPE_STATUS", expressions=[name]).as_("PIPE_STATUS")
     return (exp.select(exp.column("PIPE_CATALOG"), exp.column("PIPE_SCHEMA"), exp.column("PIPE_NAME"),
                        exp.column("DEFINITION"), status)
-            .from_(exp.table_("PIPES", db="INFORMATION_SCHEMA")).order_by("PIPE_NAME"))
+            .from_(exp.table_("PIPES", db="INFORMATION_SCHEMA")).order_by("PIPE_CATALOG", "PIPE_SCHEMA", "PIPE_NAME"))

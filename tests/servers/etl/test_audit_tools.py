@@ -21,7 +21,8 @@ async def test_list_pipelines_maps_the_audit_table_and_the_sla_file(etl: Client)
     assert products["owner"] == "ingest-team@example.com"  # from the "load_*" glob
     assert by_id["load_orders"]["last_run"]["status"] == "running"
     assert set(by_id["load_orders"]["downstream"]) == {"build_order_items", "refresh_revenue_mart"}
-    assert listing["sources"] == [{"name": "audit", "ok": True, "error": None}]
+    assert listing["sources"] == [{"name": "audit", "ok": True, "error": None, "left_out": None}]
+    assert not listing["truncated"] and listing["left_out"] == []
     only = await call_ok(etl, "list_pipelines", {"name_like": "LOAD_*"})
     assert sorted(p["id"] for p in only["pipelines"]) == ["load_customers", "load_orders", "load_products"]
 

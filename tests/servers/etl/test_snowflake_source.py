@@ -213,7 +213,7 @@ async def test_the_server_reads_every_snowflake_history(tmp_path: Path) -> None:
                      "ANALYTICS.MARTS.DAILY_SALES": "snowflake_dynamic_table",
                      "copy:RAW.PUBLIC.ORDERS_STAGE": "snowflake_copy", "pipe:RAW.PUBLIC.EVENTS_PIPE": "snowflake_pipe"}
     assert [s["name"] for s in listing["sources"]] == ["audit", "snowflake"]  # audit table absent here
-    assert not listing["sources"][0]["ok"] and listing["sources"][1] == {"name": "snowflake", "ok": True, "error": None}
+    assert not listing["sources"][0]["ok"] and listing["sources"][1] == {"name": "snowflake", "ok": True, "error": None, "left_out": None}
     groups = {g["pipeline_id"]: g for g in failures["groups"]}
     assert set(groups) == {"RAW.PUBLIC.LOAD_RAW_ORDERS", "graph:RAW.PUBLIC.LOAD_RAW_ORDERS",
                            "ANALYTICS.MARTS.DAILY_SALES", "pipe:RAW.PUBLIC.EVENTS_PIPE",
