@@ -25,14 +25,15 @@ renders that, so what runs is what was checked.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlglot
+from cachetools import LRUCache
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.tokens import Token, TokenType
@@ -50,7 +51,10 @@ _QUERY_ROOTS = (exp.Select, exp.SetOperation, exp.Subquery, exp.Values, exp.Pivo
 _SEQUENCE_COLUMNS = {"NEXTVAL", "CURRVAL"}
 _NOT_IN_TABLE_NAMES = set("/\\:.") | {chr(c) for c in range(32)}
 _DUCKDB_BUILTIN_SCHEMAS = {"main", "system", "system.main", "pg_catalog"}
-_CACHE_SIZE = 1024
+# Verdicts are kept by an estimate of their memory: a parsed tree takes about 500 bytes per
+# character of SQL, so a 40 kB statement holds ~20 MB. 64 MB keeps thousands of ordinary ones.
+_CACHE_BYTES = 64_000_000
+_TREE_BYTES_PER_CHAR = 600
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ class Guard:
             from common.guard.engine import DuckDBParseCheck
 
             self._engine = DuckDBParseCheck(allowed=self.function_allowed, check_table=_check_table_part)
-        self._cache: OrderedDict[str, GuardVerdict] = OrderedDict()
+        self._cache: LRUCache[str, GuardVerdict] = LRUCache(maxsize=_CACHE_BYTES, getsizeof=_cached_bytes)
         self._cache_lock = threading.Lock()
 
     # -- the public checks ------------------------------------------------
@@ -92,14 +96,11 @@ class Guard:
             return GuardVerdict(False, "refused: the statement must be text")
         with self._cache_lock:
             cached = self._cache.get(sql)
-            if cached is not None:
-                self._cache.move_to_end(sql)
-                return cached
+        if cached is not None:
+            return cached
         verdict = self._verdict(sql)
-        with self._cache_lock:
+        with self._cache_lock, contextlib.suppress(ValueError):  # ValueError: too big to keep
             self._cache[sql] = verdict
-            if len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
         return verdict
 
     def statement(self, sql: str) -> GuardVerdict:
@@ -320,6 +321,10 @@ class Guard:
             raise SqlRefused(f"refused: {shape}")
         part = statement.args["where"].this if clause == "WHERE" else statement.expressions[0]
         return (part.this if isinstance(part, exp.Paren) else part).copy()
+
+
+def _cached_bytes(verdict: GuardVerdict) -> int:
+    return 256 + (len(verdict.sql or "") * _TREE_BYTES_PER_CHAR if verdict.expression is not None else 0)
 
 
 def _pivots_as_selects(statement: exp.Expression) -> exp.Expression:

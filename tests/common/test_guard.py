@@ -383,3 +383,13 @@ def test_conditions_are_one_boolean_expression(dialect: str) -> None:
                 "", "a > 1 ORDER BY a"):
         with pytest.raises(SqlRefused):
             guard.condition(bad)
+
+
+def test_the_verdict_cache_is_bounded_by_memory_not_count() -> None:
+    guard = Guard("snowflake")
+    long_sql = "SELECT " + ", ".join(f"a{i} + {i} AS c{i}" for i in range(1_800)) + " FROM t"  # ~38 kB
+    for i in range(20):
+        assert guard.check(f"{long_sql} -- {i}").allowed
+    held = sum(1 for i in range(20) if guard.cached(f"{long_sql} -- {i}") is not None)
+    assert held <= 3  # ~21 MB of tree each against a 64 MB budget
+    assert guard.cached(f"{long_sql} -- 19") is not None  # the newest is kept
