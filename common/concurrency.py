@@ -11,11 +11,14 @@ cancellation) the backend's `interrupt` is called at once and the slot is kept
 for up to `grace_s` more while the interrupted work winds down; a driver that
 hangs past that loses its slot (logged), so it cannot hold slots forever.
 
-Per-session limits: the tool wrapper (`common.toolkit`) records the MCP session
-of each call in a context variable; `session_slot()` lets one session run at
+Per-session limits: the tool wrapper (`common.toolkit`) records who a call
+belongs to in a context variable - the MCP session id (stateful HTTP), else the
+authenticated caller (bearer/OAuth) - and `session_slot()` lets one session run at
 most `SNOWMCP_MAX_SESSION_STATEMENTS` statements at once. Further statements of
-that session wait their turn (their wait counts against their own timeout), so
-one client's burst queues behind itself and not in front of other sessions.
+that session wait their turn, for at most their own timeout (then `QueryTimeout`
+says why), so one client's burst queues behind itself and not in front of other
+sessions. Calls outside a session (stateless HTTP, direct runtime use) are not
+limited per session; the statement pool still bounds them.
 """
 
 from __future__ import annotations
@@ -23,18 +26,20 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
-import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import anyio
 
+from common.errors import QueryTimeout
+
 log = logging.getLogger("snowmcp.concurrency")
 T = TypeVar("T")
 
-current_session: contextvars.ContextVar[object | None] = contextvars.ContextVar("snowmcp_session", default=None)
-"""The MCP session (ServerSession) of the tool call being served, when the call came through a session."""
+current_session: contextvars.ContextVar[str | None] = contextvars.ContextVar("snowmcp_session", default=None)
+"""Who the tool call being served belongs to, for per-session limits (see `common.toolkit`), or None."""
 
 
 class WorkerPools:
@@ -83,22 +88,40 @@ class WorkerPools:
             log.warning("an interrupted driver call is still running after %.1f s; its slot is released", self.grace_s)
 
 
-_session_limiters: weakref.WeakKeyDictionary[object, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+_MAX_SESSIONS = 4_096
+_session_limiters: OrderedDict[str, anyio.Semaphore] = OrderedDict()  # most recently used last
 
 
 @asynccontextmanager
-async def session_slot(limit: int) -> AsyncIterator[None]:
-    """Hold one of the current MCP session's `limit` statement slots (no session: no limit)."""
+async def session_slot(limit: int, wait_s: float) -> AsyncIterator[None]:
+    """Hold one of the current MCP session's `limit` statement slots (no session: no limit).
+
+    A statement waits at most `wait_s` for a slot, then fails with `QueryTimeout`."""
     session = current_session.get()
     if session is None:
         yield
         return
+    limiter = _limiter_of(session, limit)
+    acquired = False
+    with anyio.move_on_after(wait_s):
+        await limiter.acquire()
+        acquired = True  # no await in between: a deadline cannot strike after the acquire
+    if not acquired:
+        raise QueryTimeout(
+            f"this session already runs {limit} statements; waited {wait_s:g} s for one to finish",
+            hint="Wait for your running statements (or cancel them) before sending more.",
+        )
     try:
-        limiter = _session_limiters[session]
-    except KeyError:
-        limiter = _session_limiters.setdefault(session, anyio.CapacityLimiter(limit))
-    except TypeError:  # not weak-referenceable: no per-session limit
         yield
-        return
-    async with limiter:
-        yield
+    finally:
+        limiter.release()
+
+
+def _limiter_of(session: str, limit: int) -> anyio.Semaphore:
+    """The session's limiter; the least recently used idle ones are forgotten past 4,096 sessions."""
+    limiter = _session_limiters.pop(session, None) or anyio.Semaphore(limit, max_value=limit)
+    _session_limiters[session] = limiter
+    if len(_session_limiters) > _MAX_SESSIONS:
+        for key in [k for k, v in _session_limiters.items() if v.value == limit][: len(_session_limiters) - _MAX_SESSIONS]:
+            del _session_limiters[key]
+    return limiter

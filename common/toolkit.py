@@ -135,12 +135,24 @@ def with_context(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> None:
     wrapper.__annotations__ = {**hints, _CONTEXT: Context}
 
 
-def _session_of(context: Any) -> object | None:
-    """The MCP session of a tool call (one per client connection), or None outside a session."""
+def _session_of(context: Any) -> str | None:
+    """Who a tool call belongs to, for per-session limits: "session:<Mcp-Session-Id>" on stateful
+    HTTP, else "caller:<client id>" when the request carried a verified token, else None (stdio
+    serves one client; stateless anonymous HTTP has no session to limit).
+
+    SDK 2.3 builds a `ServerSession` per request around a `Connection` holding the session id;
+    there is no public accessor yet (tests/reliability/test_abuse_latency.py checks this path)."""
     try:
-        return context.session if context is not None else None
+        connection = getattr(context.session, "_connection", None) if context is not None else None
     except Exception:  # a Context outside a request
-        return None
+        connection = None
+    session_id = getattr(connection, "session_id", None)
+    if session_id:
+        return f"session:{session_id}"
+    from mcp.server.auth.middleware.auth_context import get_access_token
+
+    token = get_access_token()
+    return f"caller:{token.client_id}" if token is not None and token.client_id else None
 
 
 def structured_result(result: BaseModel) -> CallToolResult:

@@ -89,12 +89,11 @@ class DuckDBWarehouse:
         timeout_s: float,
         tag: QueryTag,
     ) -> FetchOutcome:
-        cursor = self._cursor()
-
+        engine, cursor = self._cursor()
         bound = list(params) if params else None
 
         def work() -> FetchOutcome:
-            with cursor:  # closed by the thread itself, after an interrupted statement returns
+            with engine.hold(cursor):  # closed by the thread itself, after an interrupted statement returns
                 capped = self._cap_cells(cursor, sql, bound, collector.max_cell_bytes)
                 cursor.execute(capped.sql if capped else sql, bound)
                 if capped is not None:
@@ -120,17 +119,18 @@ class DuckDBWarehouse:
         except self._duckdb.Error as exc:
             raise QueryFailed(f"DuckDB: {_first_line(exc)}") from None
 
-    def _cursor(self) -> Any:
+    def _cursor(self) -> tuple[SharedEngine, Any]:
+        """A new cursor, and the engine it belongs to (the work holds both until it really ends)."""
         with self._lock:
             if self._engine is None:
                 raise WarehouseUnavailable("the DuckDB warehouse is closed", transient=False)
-            return self._engine.con.cursor()
+            return self._engine, self._engine.con.cursor()
 
     async def _rows(self, sql: str, params: Sequence[Any] = (), timeout_s: float = 30.0) -> list[tuple[Any, ...]]:
-        cursor = self._cursor()
+        engine, cursor = self._cursor()
 
         def work() -> list[tuple[Any, ...]]:
-            with cursor:
+            with engine.hold(cursor):
                 return cursor.execute(sql, list(params)).fetchall()
 
         return await self._in_thread(work, cursor, timeout_s, light=True)

@@ -23,7 +23,10 @@ the lock.
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,7 @@ from typing import Any
 from common.settings import Settings
 
 TEMP_FOLDER = "duckdb_tmp"
+log = logging.getLogger("snowmcp.duckdb")
 
 
 @dataclass(frozen=True)
@@ -86,11 +90,21 @@ class SharedEngine:
 
     DuckDB keeps one database instance per file per process and refuses a second
     connection with another configuration (two servers' settings in one test
-    process, say). So the first opener's engine serves them all; the connection
-    closes when the last warehouse lets go of it."""
+    process, say), and a connection joining a locked instance could not switch
+    its progress bar off. So the first opener's engine config is kept for the file
+    for the life of the process, and its connection serves every warehouse on the
+    file; it closes when the last of them, and the last statement still running
+    on it (`hold`), let go of it."""
 
     def __init__(self, con: Any) -> None:
         self.con = con
+
+    @contextmanager
+    def hold(self, cursor: Any) -> Iterator[Any]:
+        """Use `cursor` (closed afterwards); a statement holding it keeps this engine open, so an
+        interrupted statement still winding down never leaves an orphan database instance."""
+        with cursor:
+            yield cursor
 
     def __del__(self) -> None:
         try:
@@ -100,6 +114,7 @@ class SharedEngine:
 
 
 _open: dict[str, weakref.ref[SharedEngine]] = {}
+_configs: dict[str, EngineConfig] = {}  # the config each file was first opened with, in this process
 _open_lock = threading.Lock()
 
 
@@ -110,7 +125,10 @@ def open_locked(duckdb: Any, path: Path, engine: EngineConfig) -> SharedEngine:
         known = _open.get(key)
         shared = known() if known is not None else None
         if shared is None:
-            shared = SharedEngine(_connect(duckdb, path, engine))
+            first = _configs.setdefault(key, engine)
+            if first != engine:
+                log.debug("DuckDB file %s keeps the engine config it was first opened with", key)
+            shared = SharedEngine(_connect(duckdb, path, first))
             _open[key] = weakref.ref(shared)
         return shared
 
