@@ -8,6 +8,14 @@ from pathlib import Path
 SUITES = Path(__file__).with_name("demo_suites")
 
 
+def suites_folder(state_path: Path) -> Path:
+    """Where `snowmcp demo init` installs the demo suites: beside the demo warehouse under the state dir.
+    It is also the default (and only) folder `suite_path` may read unless SNOWMCP_QUALITY_SUITES_DIR says otherwise."""
+    from common.demo_warehouse import demo_path
+
+    return demo_path(state_path).parent / "quality"
+
+
 def install_demo_suites(target: Path) -> list[Path]:
     """Copy the demo suites into `target` (kept if a user edited them) and return their paths."""
     target.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from common.warehouse.base import Warehouse
 from servers.quality.history import HistoryBackend, HistoryStore
 from servers.quality.settings import QualitySettings
 from servers.quality.stores import PreferredStore
+from servers.quality.suite_files import SuiteFolders
 from servers.quality.warehouse_history import WarehouseHistoryStore
 from servers.quality.tools import build_tools
 
@@ -32,5 +33,6 @@ def build_server(settings: Settings | None = None, *, warehouse: Warehouse | Non
     if quality_settings.quality_history_schema:
         store = PreferredStore(WarehouseHistoryStore(runtime, quality_settings.quality_history_schema), store)
     server = new_server(runtime, instructions=INSTRUCTIONS)
-    build_tools(runtime, store).register(server)
+    folders = SuiteFolders(quality_settings.suite_folders(settings.state_path))
+    build_tools(runtime, store, folders).register(server)
     return server

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,10 +28,10 @@ from pydantic import ValidationError
 
 from common.errors import InvalidArgument
 from servers.quality.check_types import CHECK_TYPES, CheckBase
+from servers.quality.suite_limits import MAX_CHECKS, check_object, check_text, key_path
+from servers.quality.suite_yaml import compose
 from servers.quality.thresholds import RangeThresholds, RowThresholds
 
-MAX_SUITE_BYTES = 1_000_000
-MAX_CHECKS = 500
 SCHEMA_PATH = Path(__file__).with_name("suite.schema.json")
 
 
@@ -64,38 +63,6 @@ class Suite:
     source: str = ""  # the text it was parsed from: identifies the suite (compiled plans are cached by it)
 
 
-class _Loader:
-    """PyYAML's safe loader with YAML 1.2 booleans; keeps each node's line."""
-
-    @staticmethod
-    def compose(text: str) -> tuple[Any, Any]:
-        import yaml
-
-        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when the wheel has it
-
-        class Loader(base):  # type: ignore[misc, valid-type]
-            pass
-
-        Loader.yaml_implicit_resolvers = {
-            key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-            for key, resolvers in base.yaml_implicit_resolvers.copy().items()
-        }
-        Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                                     list("tTfF"))
-        loader = Loader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise InvalidArgument(f"the suite is not valid YAML{where}: {problem}") from None
-        finally:
-            loader.dispose()
-        return node, data
-
-
 def _lines(node: Any, path: tuple[Any, ...] = (), found: dict[tuple[Any, ...], int] | None = None) -> dict[tuple[Any, ...], int]:
     """Map each path (keys and list indexes) to its 1-based line."""
     import yaml
@@ -115,11 +82,11 @@ def _lines(node: Any, path: tuple[Any, ...] = (), found: dict[tuple[Any, ...], i
 
 
 def _where(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> str:
+    """Where in the suite: `line N, key.path` (keys cut short and made printable; never a value)."""
     for end in range(len(path), -1, -1):
         if path[:end] in lines:
-            key = ".".join(str(p) for p in path) or "suite"
-            return f"line {lines[path[:end]]}, {key}"
-    return ".".join(str(p) for p in path)
+            return f"line {lines[path[:end]]}, {key_path(path)}"
+    return key_path(path)
 
 
 @functools.lru_cache(maxsize=64)  # suites are run again and again; a Suite is never modified
@@ -127,16 +94,18 @@ def parse_suite(text: str) -> Suite:
     """Parse and validate a YAML (or JSON) suite; every error names its line and key."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidArgument("the suite is empty", hint="Pass YAML with `table:` and `checks:` or `columns:`.")
-    if len(text.encode()) > MAX_SUITE_BYTES:
-        raise InvalidArgument(f"the suite is larger than {MAX_SUITE_BYTES} bytes")
-    node, data = _Loader.compose(text)
+    check_text(text)
+    node, data = compose(text)
     return suite_from_data(data, _lines(node), source=text)
 
 
 def suite_from_data(data: Any, lines: dict[tuple[Any, ...], int] | None = None, *, source: str | None = None) -> Suite:
+    """Validate a suite's structure (parsed YAML, or an object given as is); errors name places, never values.
+
+    Without `source` the data is an object-form suite: it meets the same budgets as text first."""
     lines = lines or {}
     if source is None:
-        source = json.dumps(data, sort_keys=True, default=str)
+        source = check_object(data)
     errors: list[str] = []
     if not isinstance(data, dict):
         raise InvalidArgument("a suite is a mapping with `table:` and `checks:` and/or `columns:`")
@@ -163,7 +132,7 @@ def suite_from_data(data: Any, lines: dict[tuple[Any, ...], int] | None = None, 
         raw_columns = {}
     for column, column_checks in raw_columns.items():
         if not isinstance(column_checks, list):
-            errors.append(f"{_where(lines, ('columns', column))}: the checks of {column} must be a list")
+            errors.append(f"{_where(lines, ('columns', column))}: the checks of a column must be a list")
             continue
         entries += [(("columns", column, i), entry, str(column)) for i, entry in enumerate(column_checks)]
     if not entries and not errors:
@@ -205,7 +174,7 @@ def _check(path: tuple[Any, ...], entry: Any, column: str | None, index: int,
     kind = str(kind)
     if kind not in CHECK_TYPES:
         known = ", ".join(CHECK_TYPES)
-        errors.append(f"{_where(lines, (*path, kind))}: unknown check type {kind!r} (known: {known})")
+        errors.append(f"{_where(lines, (*path, kind))}: unknown check type (known: {known})")
         return None
     params = {} if params is None else params
     if not isinstance(params, dict):
@@ -269,14 +238,3 @@ def suite_json_schema() -> dict[str, Any]:
 
 def write_schema(path: Path = SCHEMA_PATH) -> None:
     path.write_text(json.dumps(suite_json_schema(), indent=2) + "\n")
-
-
-def load_suite_file(path: str) -> str:
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise InvalidArgument(f"suite file {path!r} does not exist or is not a file")
-    if file.stat().st_size > MAX_SUITE_BYTES:
-        raise InvalidArgument(f"suite file {path!r} is larger than {MAX_SUITE_BYTES} bytes")
-    return file.read_text()
-
-

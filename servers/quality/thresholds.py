@@ -23,7 +23,7 @@ def _threshold(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError("a threshold is a count, a percentage such as '1%', or a fraction such as 0.01")
     if isinstance(value, str) and not _PERCENT.match(value):
-        raise ValueError(f"{value!r} is not a count or a percentage such as '1%'")
+        raise ValueError("not a count or a percentage such as '1%'")
     if isinstance(value, (int, float)) and value < 0:
         raise ValueError("a threshold cannot be negative")
     return value

@@ -21,7 +21,9 @@ from servers.quality.models import (
 )
 from servers.quality.runner import QualityRunner
 from servers.quality.suggest import suggest_suite
-from servers.quality.suite import SCHEMA_PATH, Suite, inline_suite, load_suite_file, parse_suite, suite_from_data
+from servers.quality.suite import SCHEMA_PATH
+from servers.quality.suite_files import SuiteFolders
+from servers.quality.suite_sources import SuiteSources
 from servers.quality.thresholds import __doc__ as THRESHOLDS_DOC
 
 SuiteText = Annotated[str | dict[str, Any] | None, Field(
@@ -30,26 +32,12 @@ SuiteText = Annotated[str | dict[str, Any] | None, Field(
 TableName = Annotated[str | None, Field(description="Table as DATABASE.SCHEMA.TABLE.")]
 
 
-def build_tools(runtime: ServerRuntime, store: HistoryBackend) -> Toolset:
+def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFolders) -> Toolset:
+    """The quality tools on `runtime`, keeping history in `store`; `suite_path` reads only inside `folders`."""
     tools = Toolset("quality")
     runner = QualityRunner(runtime, store)
+    sources = SuiteSources(folders)
     read_only = dict(read_only=True, idempotent=True, open_world=False)
-
-    def load(suite: str | dict[str, Any] | None, suite_path: str | None, table: str | None,
-             checks: list[dict[str, Any] | str] | None) -> Suite:
-        given = [name for name, value in (("suite", suite), ("suite_path", suite_path), ("checks", checks)) if value]
-        if len(given) != 1:
-            raise InvalidArgument("pass exactly one of suite (YAML text), suite_path, or table with checks",
-                                  hint="e.g. table='ANALYTICS.SALES.ORDERS', checks=[{'row_count': {'min': 1}}]")
-        if checks:
-            if not table:
-                raise InvalidArgument("inline checks need `table`")
-            return inline_suite(table, checks)
-        if table:
-            raise InvalidArgument("`table` goes with `checks`; a suite names its own table")
-        if isinstance(suite, dict):
-            return suite_from_data(suite)
-        return parse_suite(suite if suite else load_suite_file(suite_path or ""))
 
     @tools.tool(title="List check types", **read_only)
     async def list_check_types() -> CheckTypeList:
@@ -69,7 +57,7 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend) -> Toolset:
     ) -> SuiteValidation:
         """Parse and compile a suite without running it: whether each check is valid, and the SQL
         run_checks would send (aggregate checks share one batched statement)."""
-        parsed = suite_from_data(suite) if isinstance(suite, dict) else parse_suite(suite)
+        parsed = await sources.suite(suite)
         plan = await runner.plan(parsed)
         by_index = {c.check.index: c for c in plan.compiled}
         infos = [
@@ -87,7 +75,9 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend) -> Toolset:
     async def run_checks(
         ctx: Context,
         suite: SuiteText = None,
-        suite_path: Annotated[str | None, Field(description="Path of a YAML suite file on the server's machine.")] = None,
+        suite_path: Annotated[str | None, Field(
+            description="A YAML suite file in the server's suite folders (SNOWMCP_QUALITY_SUITES_DIR); a relative "
+                        "path is looked up in them.")] = None,
         table: TableName = None,
         checks: Annotated[list[dict[str, Any] | str] | None, Field(
             description='Inline checks for `table`, as in a suite\'s checks list, e.g. [{"missing": {"column": '
@@ -98,7 +88,7 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend) -> Toolset:
         aggregate checks on the table run in one scan. Each result has status pass/warn/fail/error,
         the observed value, the threshold, unexpected rows and the SQL; get_failed_rows shows
         offending rows."""
-        parsed = load(suite, suite_path, table, checks)
+        parsed = await sources.load(suite, suite_path, table, checks)
 
         async def progress(done: float, total: float, message: str) -> None:
             await ctx.report_progress(done, total, message)

@@ -6,7 +6,7 @@ import pytest
 from mcp import Client
 
 from common.settings import Settings
-from servers.quality.demo import SUITES, install_demo_suites
+from servers.quality.demo import install_demo_suites, suites_folder
 from servers.quality.server import build_server
 from tests.helpers import call_ok
 
@@ -23,8 +23,9 @@ PLANTED = {
 
 @pytest.mark.parametrize("name", sorted(PLANTED))
 async def test_a_demo_suite_finds_exactly_the_planted_defects(settings: Settings, name: str) -> None:
+    install_demo_suites(suites_folder(settings.state_path))  # as `snowmcp demo init` does
     async with Client(build_server(settings)) as client:
-        run = await call_ok(client, "run_checks", {"suite_path": str(SUITES / f"{name}.yml")})
+        run = await call_ok(client, "run_checks", {"suite_path": str(suites_folder(settings.state_path) / f"{name}.yml")})
     found = {r["check"]: (r["status"], r["observed_value"]) for r in run["results"] if r["status"] != "pass"}
     assert found == PLANTED[name]
 

@@ -41,7 +41,7 @@ def test_yes_no_and_country_codes_stay_text() -> None:
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("table: T\nchecks:\n  - row_count: {min: lots}\n", "line 3, checks.0.row_count.min: Input should be a valid number"),
-    ("table: T\nchecks:\n  - rowcount: {}\n", "line 3, checks.0.rowcount: unknown check type 'rowcount'"),
+    ("table: T\nchecks:\n  - rowcount: {}\n", "line 3, checks.0.rowcount: unknown check type"),
     ("table: T\ncolumns:\n  A:\n    - missing: {max: -1}\n", "line 4, columns.A.0.missing.max: Value error, a threshold cannot be negative"),
     ("table: T\ncolumns:\n  A: [accepted_values: {}]\n", "columns.A.0.accepted_values.values: Field required"),
     ("table: T\nchecks:\n  - missing: {max: 0}\n", "line 3, checks.0.missing: missing needs a column"),
@@ -53,7 +53,7 @@ def test_yes_no_and_country_codes_stay_text() -> None:
     ("table: T\ncheck:\n  - row_count: {}\n", "line 2, check: unknown key"),
     ("table: T\n", "declares no checks"),
     ("table: T\nchecks:\n  - row_count: {min: 1\n", "not valid YAML at line 4"),
-    ("table: T\nchecks:\n  - value_range: {column: A, min: 0, fail_above: lots}\n", "is not a count or a percentage"),
+    ("table: T\nchecks:\n  - value_range: {column: A, min: 0, fail_above: lots}\n", "not a count or a percentage"),
     ("- 1\n- 2\n", "a suite is a mapping"),
     ("", "the suite is empty"),
 ])
@@ -122,7 +122,8 @@ async def test_validate_suite_shows_the_sql_without_running(quality: Client) -> 
     ({}, "pass exactly one of suite"),
     ({"suite": "table: X\nchecks: [row_count: {}]", "suite_path": "/x.yml"}, "pass exactly one of suite"),
     ({"checks": [{"row_count": {}}]}, "inline checks need `table`"),
-    ({"suite_path": "/nonexistent/suite.yml"}, "does not exist"),
+    ({"suite_path": "/nonexistent/suite.yml"}, "outside the suite folders"),
+    ({"suite_path": "nonexistent.yml"}, "no suite file 'nonexistent.yml' in the suite folders"),
     ({"suite": "table: LAB.LAB.NOTHERE\nchecks: [row_count: {}]"}, "NOTHERE"),
     ({"suite": "table: LAB.LAB.MEASURES\nfilter: \"1=1; DROP TABLE x\"\nchecks: [row_count: {}]"}, "refused"),
 ])
