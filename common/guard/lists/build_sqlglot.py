@@ -23,7 +23,6 @@ _REFUSED = re.compile(
         Func | AggFunc | Anonymous | AnonymousAggFunc | SafeFunc | NetFunc
       | AI.* | ML.* | Predict | Generate(Embedding|Text|Table|Bool|Double|Int) | VectorSearch | FeaturesAtTime
       | ReadCSV | ReadParquet | ToFile | Secret | NextValueFor | DynamicIdentifier | ObjectId
-      | CurrentIpAddress | CurrentStatement | CurrentTransaction | CurrentSession
       | Decrypt.* | Encrypt.* | MatchAgainst | GapFill | OpenJSON | XMLTable | JSONTable
     )$""",
     re.VERBOSE,
