@@ -43,13 +43,16 @@ _SCHEMA = [
         unexpected_count BIGINT, unexpected_percent DOUBLE, rows_tested BIGINT, threshold VARCHAR,
         message VARCHAR, sql VARCHAR, failed_rows_sql VARCHAR, duration_ms DOUBLE, severity VARCHAR,
         checked_at TIMESTAMPTZ)""",
+    # the check's own definition, from which get_failed_rows recompiles its statement (stored SQL is never run)
+    "ALTER TABLE results ADD COLUMN IF NOT EXISTS definition VARCHAR",
     """CREATE TABLE IF NOT EXISTS snapshots (
         warehouse VARCHAR, table_name VARCHAR, taken_at TIMESTAMPTZ, columns VARCHAR)""",
 ]
 _INSERT_BATCH = 100
 RESULT_COLUMNS = ("run_id", "warehouse", "table_name", "check_id", "check_name", "check_type", "column_name",
                   "status", "observed", "observed_text", "unexpected_count", "unexpected_percent", "rows_tested",
-                  "threshold", "message", "sql", "failed_rows_sql", "duration_ms", "severity", "checked_at")
+                  "threshold", "message", "sql", "failed_rows_sql", "duration_ms", "severity", "checked_at",
+                  "definition")
 
 
 @dataclass

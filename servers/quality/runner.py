@@ -28,7 +28,7 @@ from common.sql.columns import TableColumns
 from servers.quality.compile import CompiledCheck, Measured, Outcome, Scope, compile_check
 from servers.quality.history import HistoryBackend, RunRecord
 from servers.quality.models import CheckResult, HistoryInfo, RunResult, Statement
-from servers.quality.suite import DeclaredCheck, Suite
+from servers.quality.suite import DeclaredCheck, Suite, check_definition
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -279,7 +279,8 @@ class QualityRunner:
                 "unexpected_count": result.unexpected_count, "unexpected_percent": result.unexpected_percent,
                 "rows_tested": result.rows_tested, "threshold": result.threshold, "message": result.message,
                 "sql": result.sql, "duration_ms": result.duration_ms, "severity": result.severity,
-                "failed_rows_sql": plan.failed_rows_sql.get(check.index),
+                "failed_rows_sql": plan.failed_rows_sql.get(check.index),  # for readers; get_failed_rows recompiles
+                "definition": check_definition(suite, check),
                 "checked_at": run.finished_at,
             })
         snapshot = {c.name: c.type for c in plan.scope.description.columns}

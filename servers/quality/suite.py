@@ -203,6 +203,20 @@ def inline_suite(table: str, checks: list[dict[str, Any] | str], filter_sql: str
     return suite_from_data({"table": table, "checks": checks, **({"filter": filter_sql} if filter_sql else {})})
 
 
+def check_definition(suite: Suite, check: DeclaredCheck) -> str:
+    """One check of a suite as a one-check suite (JSON) that compiles to the same statements."""
+    params = check.params.model_dump(mode="json", exclude_unset=True, by_alias=False)
+    entry = {check.type: params}
+    data: dict[str, Any] = {"table": suite.table}
+    if suite.filter is not None:
+        data["filter"] = suite.filter
+    if check.column is not None and "column" not in params:  # declared under `columns:`
+        data["columns"] = {check.column: [entry]}
+    else:
+        data["checks"] = [entry]
+    return json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
 def suite_json_schema() -> dict[str, Any]:
     """The published JSON Schema of a suite, generated from the parameter models."""
     definitions: dict[str, Any] = {}

@@ -9,11 +9,11 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from common.durations import parse_since
-from common.errors import InvalidArgument
 from common.identifiers import resolve_table
 from common.runtime import ServerRuntime
 from common.toolkit import Toolset
 from servers.quality.check_types import CHECK_TYPES
+from servers.quality.failed_rows import failed_rows
 from servers.quality.history import HistoryBackend
 from servers.quality.models import (
     CheckHistory, CheckTypeInfo, CheckTypeList, CompiledCheckInfo, FailedRows, RunResult, SchemaDiff, SuggestedSuite,
@@ -103,15 +103,7 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFol
     ) -> FailedRows:
         """Sample the rows that failed a row-level check of a stored run, and the SQL that finds them all.
         The rows are read now, so they reflect the table's current contents."""
-        stored = await store.result(run_id, check)
-        sql = stored["failed_rows_sql"]
-        if not sql:
-            raise InvalidArgument(f"{check} ({stored['check_type']}) does not test rows, so it has no failed rows",
-                                  hint="Row checks: missing, duplicate, accepted_values, invalid_values, regex, "
-                                       "value_range, length_range, relationships, expression, failed_rows.")
-        result = await runtime.query(sql, tool="get_failed_rows", max_rows=limit, use_cache=False)
-        return FailedRows(run_id=run_id, check=check, sql=sql, columns=[c.name for c in result.columns],
-                          rows=result.rows, truncated=result.truncated)
+        return await failed_rows(runtime, runner, store, run_id, check, limit)
 
     @tools.tool(title="Check history", **read_only)
     async def check_history(
@@ -129,6 +121,7 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFol
             row["checked_at"] = row["checked_at"].astimezone(dt.timezone.utc).isoformat() if row["checked_at"] else None
             row.pop("warehouse", None)
             row.pop("failed_rows_sql", None)
+            row.pop("definition", None)
         return CheckHistory(results=rows, location=store.location)
 
     @tools.tool(title="Schema diff", **read_only)

@@ -50,7 +50,8 @@ class WarehouseHistoryStore:
         self.database, self.schema = parts
         self.runtime = runtime
         self.dialect = dialect
-        self._created = False
+        self._created = False  # the tables exist (seen in the catalog, or created)
+        self._writable = False  # created and brought up to date by this process
 
     @property
     def location(self) -> str:
@@ -69,14 +70,17 @@ class WarehouseHistoryStore:
     async def _create(self) -> None:
         from sqlglot import exp
 
-        if self._created:
+        if self._writable:
             return
         for kind, columns in _TYPES.items():
             schema = exp.Schema(this=self._table(kind), expressions=[
                 exp.ColumnDef(this=exp.to_identifier(name.upper(), quoted=True),
                               kind=exp.DataType.build(kind_, dialect=self.dialect)) for name, kind_ in columns])
             await self._run(exp.Create(this=schema, kind="TABLE", exists=True))
-        self._created = True
+        # Results tables made before checks stored their definition get the column (a no-op otherwise).
+        await self._run(exp.Alter(this=self._table("results"), kind="TABLE", actions=[exp.ColumnDef(
+            this=exp.to_identifier("DEFINITION", quoted=True), kind=exp.DataType.build("VARCHAR"), exists=True)]))
+        self._created = self._writable = True
 
     async def _insert(self, kind: str, rows: Sequence[Sequence[Any]]) -> None:
         from sqlglot import exp
