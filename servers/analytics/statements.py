@@ -132,11 +132,13 @@ def histogram_query(table: TableRef, column: Column, bins: int) -> exp.Select:
     from sqlglot import exp
 
     raw_value = exp.cast(quoted(column), exp.DataType.Type.DOUBLE)
-    value = exp.Case(ifs=[exp.If(this=non_finite(raw_value), true=exp.null())], default=raw_value)
+    floating = any(word in column.type.upper() for word in ("DOUBLE", "FLOAT", "REAL"))  # others are finite
+    special: exp.Expression = non_finite(raw_value) if floating else exp.false()
+    value = exp.Case(ifs=[exp.If(this=special, true=exp.null())], default=raw_value) if floating else raw_value
     bounds = exp.select(
         exp.alias_(exp.Min(this=value), "lo"), exp.alias_(exp.Max(this=value), "hi"),
         exp.alias_(exp.Count(this=value), "n"), exp.alias_(exp.Count(this=exp.Star()), "total"),
-        exp.alias_(exp.CountIf(this=non_finite(raw_value)), "non_finite"),
+        exp.alias_(exp.CountIf(this=special) if floating else exp.Literal.number(0), "non_finite"),
     ).from_(table_expression(table))
     half = lambda e: e * exp.Literal.number(0.5)  # noqa: E731
     lo, hi = exp.column("lo", "b"), exp.column("hi", "b")
