@@ -18,13 +18,13 @@ class QualitySettings(BaseSettings):
     quality_suites_dir: str | None = None
     """The folders `suite_path` may read, separated by commas or the OS path separator; unset: the
     demo suites folder under the state dir (`$SNOWMCP_STATE_DIR/demo/quality`, where `snowmcp demo init`
-    installs them)."""
+    installs them) and the read-only demo suites shipped in the package."""
 
     def suite_folders(self, state_path: Path) -> list[Path]:
-        """The configured suite folders (user home expanded), or the default under `state_path`."""
-        from servers.quality.demo import suites_folder
+        """The configured suite folders (user home expanded), or the default folders for `state_path`."""
+        from servers.quality.demo import SUITES, suites_folder
 
         if not self.quality_suites_dir or not self.quality_suites_dir.strip():
-            return [suites_folder(state_path)]
+            return [suites_folder(state_path), SUITES]
         parts = re.split(f"[,{re.escape(os.pathsep)}]", self.quality_suites_dir)
         return [Path(p.strip()).expanduser() for p in parts if p.strip()]
