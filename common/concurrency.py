@@ -7,9 +7,10 @@ a catalog call never waits behind statements, and neither uses anyio's shared
 default thread pool (the MCP SDK runs sync tools there).
 
 A slot is held until the work really ends. When the caller gives up (timeout,
-cancellation) the backend's `interrupt` is called at once and the slot is kept
-for up to `grace_s` more while the interrupted work winds down; a driver that
-hangs past that loses its slot (logged), so it cannot hold slots forever.
+cancellation) the backend's `interrupt` is called at once and the caller gets
+its answer; the slot stays taken while the interrupted work winds down, for up
+to `grace_s`; a driver that hangs past that loses its slot (logged), so it
+cannot hold slots forever.
 
 Per-session limits: the tool wrapper (`common.toolkit`) records who a call
 belongs to in a context variable - the MCP session id (stateful HTTP), else the
@@ -32,6 +33,8 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
 
 from common.errors import QueryTimeout
 
@@ -69,23 +72,35 @@ class WorkerPools:
             finally:
                 finished.set()
 
-        async with limiter:
-            try:
-                return await anyio.to_thread.run_sync(tracked, abandon_on_cancel=True, limiter=self._threads)
-            except BaseException:
-                if not finished.is_set():  # the caller gave up while the work runs
-                    if interrupt is not None:
-                        interrupt()
-                    await self._wind_down(finished)
-                raise
+        borrower = object()  # the slot's holder: released here, or later by the wind-down thread
+        await limiter.acquire_on_behalf_of(borrower)
+        try:
+            result = await anyio.to_thread.run_sync(tracked, abandon_on_cancel=True, limiter=self._threads)
+        except BaseException:
+            if finished.is_set():
+                limiter.release_on_behalf_of(borrower)
+            else:  # the caller gave up while the work runs: it answers now, the slot waits
+                if interrupt is not None:
+                    interrupt()
+                self._release_when_done(limiter, borrower, finished)
+            raise
+        limiter.release_on_behalf_of(borrower)
+        return result
 
-    async def _wind_down(self, finished: threading.Event) -> None:
-        with anyio.CancelScope(shield=True):
-            with anyio.move_on_after(self.grace_s):
-                while not finished.is_set():
-                    await anyio.sleep(0.01)
-        if not finished.is_set():
-            log.warning("an interrupted driver call is still running after %.1f s; its slot is released", self.grace_s)
+    def _release_when_done(self, limiter: anyio.CapacityLimiter, borrower: object,
+                           finished: threading.Event) -> None:
+        """Give the slot back once the interrupted work ends, or after `grace_s` at the latest."""
+        token = anyio.lowlevel.current_token()
+
+        def wait_then_release() -> None:
+            if not finished.wait(self.grace_s):
+                log.warning("an interrupted driver call still runs after %.1f s; its slot is released", self.grace_s)
+            try:
+                anyio.from_thread.run_sync(limiter.release_on_behalf_of, borrower, token=token)
+            except Exception:  # the event loop is gone: nothing left to release
+                pass
+
+        threading.Thread(target=wait_then_release, name="snowmcp-slot", daemon=True).start()
 
 
 _MAX_SESSIONS = 4_096

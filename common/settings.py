@@ -86,8 +86,10 @@ class Settings(BaseSettings):
     )
     snowflake_database: str | None = Field(None, description="Database to use instead of the connection's (Snowflake).")
     snowflake_schema: str | None = Field(None, description="Schema to use instead of the connection's (Snowflake).")
-    snowflake_secondary_roles: Literal["none", "all"] = Field(
-        "none", description="USE SECONDARY ROLES at session start: none (only the primary role's grants) or all."
+    snowflake_secondary_roles: Literal["none", "all", "default"] = Field(
+        "none",
+        description="USE SECONDARY ROLES at session start: none (only the primary role's grants), all, "
+        "or default (leave the user's DEFAULT_SECONDARY_ROLES).",
     )
     snowflake_pool_size: int = Field(4, ge=1, le=64, description="Most Snowflake sessions one server keeps open.")
     snowflake_login_timeout_s: float = Field(

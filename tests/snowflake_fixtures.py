@@ -11,6 +11,7 @@ Import the fixtures a test module needs (pytest picks them up from its namespace
   timeouts); `snowflake_home.add(name, **params)` adds entries.
 - `snowflake_settings`: `Settings` for `snowflake://fake` (small timeouts, breaker and retries).
 - `FakesnowServer(port)`: `start()` / `stop()` / `start()` again on the same port, for fault tests.
+  fakesnow cannot run `USE SECONDARY ROLES`: the recorder answers it as a no-op (still recorded).
 
 All fakesnow sessions in a process share one in-memory instance, so any server
 started here serves the seeded data. fakesnow 0.12 needs the 4.x connector.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -121,12 +123,26 @@ class _Recorder:
         body = _parse(b"".join(chunks), gzipped, login=path.endswith("login-request"))
         self.log.append(Recorded(path, query, body, arrived))
 
+        if path.endswith("query-request") and _SECONDARY_ROLES.match(str(body.get("sqlText", ""))):
+            scope, pending = _as_noop(scope, body, gzipped)  # fakesnow cannot run USE SECONDARY ROLES
+
         async def replay() -> dict[str, Any]:
             return pending.pop(0) if pending else await receive()
 
         if "cut_query_responses" in self.faults and path.endswith("query-request"):
             send = _cut_after_half(send)
         await self.app(scope, replay, send)
+
+
+_SECONDARY_ROLES = re.compile(r"^\s*USE\s+SECONDARY\s+ROLES\s+(NONE|ALL)\s*$", re.IGNORECASE)
+
+
+def _as_noop(scope: dict[str, Any], body: dict[str, Any], gzipped: bool) -> tuple[dict[str, Any], list[Any]]:
+    """The request with its statement replaced by one fakesnow runs (it is recorded as sent)."""
+    raw = json.dumps({**body, "sqlText": "SELECT 'Statement executed successfully.' AS \"status\""}).encode()
+    raw = gzip.compress(raw) if gzipped else raw
+    headers = [(k, str(len(raw)).encode() if k.lower() == b"content-length" else v) for k, v in scope["headers"]]
+    return {**scope, "headers": headers}, [{"type": "http.request", "body": raw, "more_body": False}]
 
 
 class _ConnectionCut(Exception):

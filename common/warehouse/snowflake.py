@@ -13,10 +13,15 @@ Sessions also carry `STATEMENT_TIMEOUT_IN_SECONDS` (the largest allowed timeout)
 
 Catalog lookups (`snowflake_catalog.py`) are small server-built queries run synchronously
 (one round trip), bounded by the session's network timeout, past which the driver cancels them.
+They run on sessions and worker threads of their own (`LIGHT_SESSIONS`, `common.concurrency`),
+so they never wait behind statements. Every new session runs `USE SECONDARY ROLES NONE` first
+(`SNOWMCP_SNOWFLAKE_SECONDARY_ROLES`).
 
 Errors: SQL mistakes -> `QueryFailed` (never retried); an expired session or a network
-fault -> the session is dropped and `WarehouseUnavailable(transient=True)`, so the
-runtime retries on a new one; login refused -> `WarehouseUnavailable(transient=False)`.
+fault before the statement reached Snowflake -> the session is dropped and
+`WarehouseUnavailable(transient=True)`, so the runtime retries on a new one; the same fault
+once Snowflake returned a query id -> `transient=False`: a statement that reached the
+warehouse is never resent. Login refused -> `WarehouseUnavailable(transient=False)`.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any, TypeVar
 
 import anyio
 
+from common.concurrency import WorkerPools
 from common.errors import NotFound, QueryFailed, QueryTimeout, SnowmcpError, WarehouseUnavailable
 from common.results import ColumnInfo, RowCollector
 from common.settings import Settings
@@ -46,6 +52,7 @@ from common.warehouse.snowflake_pool import (
 
 log = logging.getLogger("snowmcp.snowflake")
 T = TypeVar("T")
+LIGHT_SESSIONS = 2  # sessions kept apart for catalog lookups, beside SNOWMCP_SNOWFLAKE_POOL_SIZE
 
 # The session must log in again (390114 master token expired, 390111 session gone, 250002 closed...).
 SESSION_GONE = {390104, 390111, 390112, 390113, 390114, 390115, 250002, 252006}
@@ -67,6 +74,8 @@ class _Statement:
 
     def abandon(self) -> None:
         """The caller gave up: stop the worker and cancel in Snowflake, without blocking the loop."""
+        if self.cancelled.is_set():
+            return
         self.cancelled.set()
         threading.Thread(target=self.send_cancel, name="snowmcp-cancel", daemon=True).start()
 
@@ -88,10 +97,13 @@ class SnowflakeWarehouse(SnowflakeCatalog):
     dialect = "snowflake"
 
     def __init__(self, connector: Any, config: ConnectionConfig, pool: ConnectionPool, identity: str,
-                 catalog_timeout_s: float) -> None:
+                 catalog_timeout_s: float, *, light_pool: ConnectionPool | None = None,
+                 pools: WorkerPools | None = None) -> None:
         self._errors = connector.errors
         self._config = config
         self._pool = pool
+        self._light_pool = light_pool or pool  # catalog lookups: sessions of their own, never behind statements
+        self._pools = pools or WorkerPools(8, 8)
         self.identity = identity
         self._catalog_timeout_s = catalog_timeout_s
         execute = inspect.signature(connector.cursor.SnowflakeCursor.execute).parameters
@@ -119,13 +131,15 @@ class SnowflakeWarehouse(SnowflakeCatalog):
 
         config = resolve_config(connection_name, settings)
         pool = ConnectionPool(lambda: connect(snowflake.connector, config), settings.snowflake_pool_size)
+        light_pool = ConnectionPool(lambda: connect(snowflake.connector, config), LIGHT_SESSIONS)
         first = connect(snowflake.connector, config)
         pool.add_idle(first)
         role = getattr(first, "role", None) or config.kwargs.get("role") or "default-role"
         identity = f"snowflake:{first.account}/{first.user}/{role}"  # names only, never a credential
         network_timeout = getattr(first, "network_timeout", None) or settings.snowflake_network_timeout_s
         log.info("opened Snowflake %s as %s", config.label, identity)
-        return cls(snowflake.connector, config, pool, identity, float(network_timeout) + 10.0)
+        return cls(snowflake.connector, config, pool, identity, float(network_timeout) + 10.0,
+                   light_pool=light_pool, pools=WorkerPools.from_settings(settings))
 
     # -- statements -------------------------------------------------------
 
@@ -163,9 +177,10 @@ class SnowflakeWarehouse(SnowflakeCatalog):
         return _Statement(sql, tag, with_request_id=self._request_id_param is not None)
 
     @contextmanager
-    def _session(self, statement: _Statement) -> Iterator[PooledConnection]:
+    def _session(self, statement: _Statement, *, light: bool = False) -> Iterator[PooledConnection]:
         """A pooled session for one statement, dropped afterwards if the statement broke it."""
-        pooled = self._pool.acquire(statement.cancelled)
+        pool = self._light_pool if light else self._pool
+        pooled = pool.acquire(statement.cancelled)
         statement.pooled = pooled
         reusable = True
         try:
@@ -174,7 +189,7 @@ class SnowflakeWarehouse(SnowflakeCatalog):
             reusable = not self._breaks_session(exc)
             raise
         finally:
-            self._pool.release(pooled, reusable=reusable)
+            pool.release(pooled, reusable=reusable)
 
     def _submit(self, pooled: PooledConnection, statement: _Statement, params: Sequence[Any] | None, *,
                 run_async: bool) -> Any:
@@ -210,14 +225,15 @@ class SnowflakeWarehouse(SnowflakeCatalog):
             params[self._request_id_param] = str(statement.request_id)
         return {"num_statements": 1, "_statement_params": params}
 
-    async def _in_thread(self, work: Callable[[], T], statement: _Statement, timeout_s: float) -> T:
-        """Run blocking `work` in a thread; on timeout or cancellation cancel it in Snowflake."""
+    async def _in_thread(self, work: Callable[[], T], statement: _Statement, timeout_s: float, *,
+                         light: bool = False) -> T:
+        """Run blocking `work` in a worker thread of our own; on timeout or cancellation cancel it in Snowflake."""
         try:
             with anyio.fail_after(timeout_s) as scope:
-                return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+                return await self._pools.run(work, light=light, interrupt=statement.abandon)
         except TimeoutError:
             if not scope.cancel_called:  # a socket timeout from inside the driver
-                raise WarehouseUnavailable("Snowflake network timeout", transient=True) from None
+                raise _not_resent(WarehouseUnavailable("Snowflake network timeout", transient=True), statement) from None
             statement.abandon()
             raise QueryTimeout(f"statement cancelled after {timeout_s:g} s") from None
         except anyio.get_cancelled_exc_class():
@@ -226,7 +242,9 @@ class SnowflakeWarehouse(SnowflakeCatalog):
         except ConnectionAbandoned:
             raise WarehouseUnavailable("the Snowflake connection pool is closed", transient=False) from None
         except self._errors.Error as exc:
-            raise self._map_error(exc) from None
+            raise _not_resent(self._map_error(exc), statement) from None
+        except OSError as exc:  # a socket error the driver let through
+            raise _not_resent(WarehouseUnavailable(f"Snowflake unreachable: {type(exc).__name__}"), statement) from None
 
     def _breaks_session(self, exc: BaseException) -> bool:
         errors = self._errors
@@ -276,21 +294,39 @@ class SnowflakeWarehouse(SnowflakeCatalog):
         statement = self._statement(sql, {"tool": tool})
 
         def work() -> tuple[list[str], list[tuple[Any, ...]]]:
-            with self._session(statement) as pooled:
+            with self._session(statement, light=True) as pooled:
                 cursor = self._submit(pooled, statement, params, run_async=False)
                 rows = cursor.fetchall()
                 return [str(d[0]).lower() for d in cursor.description or []], rows
 
         try:
-            return await self._in_thread(work, statement, self._catalog_timeout_s)
+            return await self._in_thread(work, statement, self._catalog_timeout_s, light=True)
         except QueryFailed as exc:
             if missing is not None and exc.message.startswith(f"Snowflake {_MISSING} "):
                 raise missing from None
             raise
 
     async def close(self) -> None:
+        def close_pools() -> None:
+            self._pool.close()
+            self._light_pool.close()
+
         with anyio.move_on_after(10):
-            await anyio.to_thread.run_sync(self._pool.close, abandon_on_cancel=True)
+            await anyio.to_thread.run_sync(close_pools, abandon_on_cancel=True)
+
+
+def _not_resent(error: SnowmcpError, statement: _Statement) -> SnowmcpError:
+    """A fault after the statement reached Snowflake is never retried: retrying would run it twice.
+
+    Only faults before submission (no query id yet: login, a dead pooled session, the submit
+    request itself) stay transient, for the runtime to retry on a new session."""
+    if statement.query_id is None or not isinstance(error, WarehouseUnavailable) or not error.transient:
+        return error
+    return WarehouseUnavailable(
+        f"{error.message} after the statement reached Snowflake (query id {statement.query_id}); not resent",
+        transient=False,
+        hint="Run it again if you still need its result; the warehouse may be recovering.",
+    )
 
 
 def _parse_json(value: Any) -> Any:

@@ -62,6 +62,8 @@ class ConnectionConfig:
     label: str = ""
     """How to name this connection in messages (no secrets)."""
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    session_start: tuple[str, ...] = ()
+    """Statements every new session runs before its first use (USE SECONDARY ROLES NONE)."""
 
     def scrub(self, text: str) -> str:
         """`text` with every known secret value replaced by ***."""
@@ -124,7 +126,13 @@ def resolve_config(connection_name: str | None, settings: Settings) -> Connectio
     merged.update(kwargs)
     # (Values too short to be real secrets are left alone: scrubbing them would garble messages.)
     secrets = tuple(str(merged[k]) for k in _SECRET_KEYS if merged.get(k) and len(str(merged[k])) >= 6)
-    return ConnectionConfig(kwargs=kwargs, label=label, secrets=secrets)
+    return ConnectionConfig(kwargs=kwargs, label=label, secrets=secrets,
+                            session_start=_SESSION_START[settings.snowflake_secondary_roles])
+
+
+# Secondary roles widen a session past its primary role's grants (a user's default is often ALL):
+# by default a session has only the role snowmcp was configured with.
+_SESSION_START = {"none": ("USE SECONDARY ROLES NONE",), "all": ("USE SECONDARY ROLES ALL",), "default": ()}
 
 
 def _connector_connections() -> dict[str, dict[str, Any]]:
@@ -170,7 +178,7 @@ def connect(connector: Any, config: ConnectionConfig) -> Any:
     """Log in; map failures to snowmcp errors that name the connection, never its secrets."""
     errors = connector.errors
     try:
-        return connector.connect(**config.kwargs)
+        raw = connector.connect(**config.kwargs)
     except errors.Error as exc:
         text, errno = config.scrub(summarize(exc)), errno_of(exc)
         if isinstance(exc, (errors.OperationalError, errors.InterfaceError)) or type(exc).__name__ in _HTTP_ERRORS:
@@ -186,6 +194,23 @@ def connect(connector: Any, config: ConnectionConfig) -> Any:
             f"cannot use Snowflake {config.label}: {type(exc).__name__}: {config.scrub(summarize(exc))}",
             hint="Check the connection's settings in connections.toml (key file, passphrase, authenticator).",
         ) from None
+    start_session(raw, config, errors)
+    return raw
+
+
+def start_session(raw: Any, config: ConnectionConfig, errors: Any) -> None:
+    """Run the session-start statements; a session that cannot take them is closed and refused."""
+    for statement in config.session_start:
+        try:
+            raw.cursor().execute(statement)
+        except Exception as exc:
+            _close_quietly(raw)
+            text = config.scrub(summarize(exc))
+            transient = isinstance(exc, (errors.OperationalError, errors.InterfaceError, OSError))
+            raise WarehouseUnavailable(
+                f"Snowflake session set-up failed ({config.label}): {statement}: {text}", transient=transient,
+                hint="SNOWMCP_SNOWFLAKE_SECONDARY_ROLES=default keeps the user's own secondary roles instead.",
+            ) from None
 
 
 def errno_of(exc: BaseException) -> int:

@@ -121,10 +121,10 @@ async def test_a_hung_driver_holds_its_slot_only_for_the_grace_period() -> None:
 
     with anyio.move_on_after(0.2):
         await pools.run(hung, interrupt=interrupted.set)
-    assert interrupted.is_set()
+    assert interrupted.is_set()  # and the caller had its answer at once
     started = time.perf_counter()
-    assert await pools.run(lambda: 7) == 7  # the slot came back after the grace period
-    assert time.perf_counter() - started < 1
+    assert await pools.run(lambda: 7) == 7  # the slot came back after the grace period, not before
+    assert 0.2 < time.perf_counter() - started < 1
     release.set()
 
 
