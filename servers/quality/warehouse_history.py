@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from common.durations import as_utc, parse_timestamp
-from common.errors import InvalidArgument, NotFound
+from common.errors import InvalidArgument, NotFound, SnowmcpError
 from common.identifiers import parse_table_name
 from common.runtime import ServerRuntime
 from servers.quality.history import RESULT_COLUMNS, RunRecord, SavedAt
 
 if TYPE_CHECKING:
     from sqlglot import exp
+
+log = logging.getLogger("snowmcp.quality.history")
 
 _TYPES = {
     "runs": [("run_id", "VARCHAR"), ("warehouse", "VARCHAR"), ("table_name", "VARCHAR"), ("suite_name", "VARCHAR"),
@@ -78,8 +81,12 @@ class WarehouseHistoryStore:
                               kind=exp.DataType.build(kind_, dialect=self.dialect)) for name, kind_ in columns])
             await self._run(exp.Create(this=schema, kind="TABLE", exists=True))
         # Results tables made before checks stored their definition get the column (a no-op otherwise).
-        await self._run(exp.Alter(this=self._table("results"), kind="TABLE", actions=[exp.ColumnDef(
-            this=exp.to_identifier("DEFINITION", quoted=True), kind=exp.DataType.build("VARCHAR"), exists=True)]))
+        # A role that may insert but does not own the tables cannot alter them: the column may be there already.
+        try:
+            await self._run(exp.Alter(this=self._table("results"), kind="TABLE", actions=[exp.ColumnDef(
+                this=exp.to_identifier("DEFINITION", quoted=True), kind=exp.DataType.build("VARCHAR"), exists=True)]))
+        except SnowmcpError as exc:
+            log.warning("could not add the DEFINITION column to %s: %s", self.location, type(exc).__name__)
         self._created = self._writable = True
 
     async def _insert(self, kind: str, rows: Sequence[Sequence[Any]]) -> None:
