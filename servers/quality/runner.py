@@ -99,7 +99,7 @@ class QualityRunner:
         guard = await self.runtime.sql_guard()
         dialect, allow = warehouse.dialect, self.runtime.settings.allow_functions
         description = await self.runtime.catalog(lambda w: resolve_table(w, suite.table))
-        condition = guard.condition(suite.filter) if suite.filter else None
+        condition = await self.runtime.off_loop(lambda g: g.condition(suite.filter)) if suite.filter else None
         errors: dict[int, str] = {}
         others: dict[str, tuple[Any, TableColumns]] = {}
         for check in suite.checks:
@@ -122,15 +122,19 @@ class QualityRunner:
             guard_query=lambda sql: _checked(guard.statement(sql).expression),
             others=others,
         )
-        compiled: list[CompiledCheck] = []
-        for check in suite.checks:
-            if check.index in errors:
-                continue
-            try:
-                compiled.append(compile_check(check, scope))
-            except SnowmcpError as exc:
-                errors[check.index] = str(exc)
-        plan = Plan.build(scope, compiled, errors)
+
+        def compile_all() -> Plan:  # CPU work (guarding fragments, rendering): off the event loop
+            compiled: list[CompiledCheck] = []
+            for check in suite.checks:
+                if check.index in errors:
+                    continue
+                try:
+                    compiled.append(compile_check(check, scope))
+                except SnowmcpError as exc:
+                    errors[check.index] = str(exc)
+            return Plan.build(scope, compiled, errors)
+
+        plan = await self.runtime.off_loop(lambda _: compile_all())
         self._plans[key] = plan
         return plan
 
