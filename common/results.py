@@ -219,6 +219,16 @@ _COLUMNS_SCHEMA = {
 }
 
 
+_CUT_CELLS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"row": {"type": "integer"}, "column": {"type": "string"}, "bytes": {"type": "integer"}},
+        "required": ["row", "column", "bytes"],
+    },
+}
+
+
 class QueryResult(BaseModel):
     """Rows of one statement, capped; `truncated` says honestly whether more existed."""
 
@@ -237,7 +247,7 @@ class QueryResult(BaseModel):
     truncated_by: CapName | None = Field(
         None, description="Which cap cut the result, when truncated (a row or byte cap before the cell cap)."
     )
-    cut_cells: list[CutCell] = Field(
+    cut_cells: Annotated[list[CutCell], WithJsonSchema(_CUT_CELLS_SCHEMA)] = Field(
         default_factory=list,
         description="Cells longer than the per-cell cap: strings keep their prefix, other values become null.",
     )
