@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -82,18 +83,30 @@ class WorkerPools:
             else:  # the caller gave up while the work runs: it answers now, the slot waits
                 if interrupt is not None:
                     interrupt()
-                self._release_when_done(limiter, borrower, finished)
+                self._release_when_done(limiter, borrower, finished, interrupt)
             raise
         limiter.release_on_behalf_of(borrower)
         return result
 
-    def _release_when_done(self, limiter: anyio.CapacityLimiter, borrower: object,
-                           finished: threading.Event) -> None:
-        """Give the slot back once the interrupted work ends, or after `grace_s` at the latest."""
+    def _release_when_done(self, limiter: anyio.CapacityLimiter, borrower: object, finished: threading.Event,
+                           interrupt: Callable[[], None] | None) -> None:
+        """Give the slot back once the interrupted work ends, or after `grace_s` at the latest.
+
+        The interrupt is repeated meanwhile: one sent while the work was between two driver calls
+        (nothing running yet to interrupt) would otherwise be lost."""
         token = anyio.lowlevel.current_token()
 
         def wait_then_release() -> None:
-            if not finished.wait(self.grace_s):
+            deadline = time.monotonic() + self.grace_s
+            while not finished.wait(min(0.2, max(0.0, deadline - time.monotonic()))):
+                if time.monotonic() >= deadline:
+                    break
+                if interrupt is not None:
+                    try:
+                        interrupt()
+                    except Exception:  # the driver is gone already
+                        pass
+            if not finished.is_set():
                 log.warning("an interrupted driver call still runs after %.1f s; its slot is released", self.grace_s)
             try:
                 anyio.from_thread.run_sync(limiter.release_on_behalf_of, borrower, token=token)

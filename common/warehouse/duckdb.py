@@ -91,10 +91,17 @@ class DuckDBWarehouse:
     ) -> FetchOutcome:
         engine, cursor = self._cursor()
         bound = list(params) if params else None
+        interrupted = threading.Event()
+
+        def interrupt() -> None:
+            interrupted.set()
+            cursor.interrupt()
 
         def work() -> FetchOutcome:
             with engine.hold(cursor):  # closed by the thread itself, after an interrupted statement returns
                 capped = self._cap_cells(cursor, sql, bound, collector.max_cell_bytes)
+                if interrupted.is_set():  # given up while describing: never start the statement
+                    raise self._duckdb.InterruptException("interrupted before it started")
                 cursor.execute(capped.sql if capped else sql, bound)
                 if capped is not None:
                     columns, visible = capped.columns, capped.rows
@@ -105,13 +112,14 @@ class DuckDBWarehouse:
                     pass
                 return FetchOutcome(columns=columns, query_id=None)
 
-        return await self._in_thread(work, cursor, timeout_s)
+        return await self._in_thread(work, interrupt, timeout_s)
 
-    async def _in_thread(self, work: Callable[[], T], cursor: Any, timeout_s: float, *, light: bool = False) -> T:
+    async def _in_thread(self, work: Callable[[], T], interrupt: Callable[[], None], timeout_s: float, *,
+                         light: bool = False) -> T:
         """Run blocking `work` in a worker thread; on timeout or cancellation interrupt it in DuckDB."""
         try:
             with anyio.fail_after(timeout_s):
-                return await self._pools.run(work, light=light, interrupt=cursor.interrupt)
+                return await self._pools.run(work, light=light, interrupt=interrupt)
         except TimeoutError:
             raise QueryTimeout(f"statement cancelled after {timeout_s:g} s") from None
         except self._duckdb.InterruptException:
@@ -133,7 +141,7 @@ class DuckDBWarehouse:
             with engine.hold(cursor):
                 return cursor.execute(sql, list(params)).fetchall()
 
-        return await self._in_thread(work, cursor, timeout_s, light=True)
+        return await self._in_thread(work, cursor.interrupt, timeout_s, light=True)
 
     # -- catalog ----------------------------------------------------------
 
