@@ -9,8 +9,8 @@ statement would have returned first.
 The cap only ever narrows what the statement itself asks for: a smaller
 literal LIMIT is kept, OFFSET keeps its place, and a limit we cannot compare
 (LIMIT ... PERCENT, WITH TIES, an expression, FETCH FIRST) is left untouched —
-the fetch still stops at the cap, and `truncated` says so. Statements that are
-not plain queries (SHOW, DESCRIBE, EXPLAIN, SUMMARIZE, PIVOT) are left as they are.
+the fetch still stops at the cap, and `truncated` says so. An aggregate query
+without GROUP BY (one row) is left as it is. Statements that are not plain queries (SHOW, DESCRIBE, EXPLAIN, SUMMARIZE, PIVOT) are left as they are.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlglot import exp
 
 def capped(statement: exp.Expression, limit: int) -> exp.Expression:
     """`statement` with its outermost LIMIT at most `limit` (a copy when it changes; never in place)."""
-    if not isinstance(statement, (exp.Select, exp.SetOperation)):
+    if not isinstance(statement, (exp.Select, exp.SetOperation)) or _one_row(statement):
         return statement
     current = statement.args.get("limit")
     if isinstance(current, exp.Fetch):
@@ -33,6 +33,13 @@ def capped(statement: exp.Expression, limit: int) -> exp.Expression:
         if not (isinstance(value, exp.Literal) and value.is_int) or int(value.name) <= limit:
             return statement
     return statement.limit(limit)  # copies
+
+
+def _one_row(statement: exp.Expression) -> bool:
+    """An aggregate SELECT without GROUP BY returns exactly one row (none with HAVING): no cap needed."""
+    return (isinstance(statement, exp.Select) and not statement.args.get("group")
+            and bool(statement.expressions)
+            and all(isinstance(e.unalias(), exp.AggFunc) for e in statement.expressions))
 
 
 def with_row_limit(sql: str, dialect: str, limit: int) -> str:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
     from common.guard import Guard, GuardVerdict
+    from common.statement import Rendered
 
 T = TypeVar("T")
 
@@ -117,7 +118,7 @@ class ServerRuntime:
 
     async def query(
         self,
-        statement: GuardVerdict | exp.Expression | str,
+        statement: Rendered | GuardVerdict | exp.Expression | str,
         *,
         tool: str,
         max_rows: int | None = None,
@@ -162,19 +163,22 @@ class ServerRuntime:
         )
         return result
 
-    async def _rendered(self, statement: GuardVerdict | exp.Expression | str, dialect: str, limit: int) -> str:
+    async def _rendered(self, statement: Rendered | GuardVerdict | exp.Expression | str, dialect: str,
+                        limit: int) -> str:
         """The statement, capped at `limit` rows, as text: rendered once, off the event loop."""
         from common.guard import GuardVerdict  # lazily: sqlglot is not paid for at start-up
+        from common.statement import Rendered
 
         if isinstance(statement, str):
             return await self.off_loop(lambda _: with_row_limit(statement, dialect, limit))
-        if isinstance(statement, GuardVerdict):  # the guard rendered it already
+        known: str | None = None
+        if isinstance(statement, (Rendered, GuardVerdict)):
             assert statement.expression is not None and statement.sql is not None
-            if capped(statement.expression, limit) is statement.expression:
-                return statement.sql
-            statement = statement.expression
-        expression = statement
-        return await self.off_loop(lambda _: capped(expression, limit).sql(dialect=dialect))
+            statement, known = statement.expression, statement.sql
+        limited = capped(statement, limit)
+        if limited is statement and known is not None:  # the cap changes nothing: its text stands
+            return known
+        return await self.off_loop(lambda _: limited.sql(dialect=dialect))
 
     async def catalog(self, fn: Callable[[Warehouse], Awaitable[T]]) -> T:
         """Run a catalog lookup on the warehouse with retries inside the breaker."""

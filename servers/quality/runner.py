@@ -25,6 +25,7 @@ from common.errors import SnowmcpError
 from common.identifiers import resolve_table
 from common.runtime import ServerRuntime
 from common.sql.columns import TableColumns
+from common.statement import Rendered
 from servers.quality.compile import CompiledCheck, Measured, Outcome, Scope, compile_check
 from servers.quality.history import HistoryBackend, RunRecord
 from servers.quality.models import CheckResult, HistoryInfo, RunResult, Statement
@@ -46,8 +47,8 @@ class Plan:
     scope: Scope
     compiled: list[CompiledCheck]
     errors: dict[int, str]  # check index -> why it cannot run
-    batch_sql: str | None = None
-    standalone_sql: dict[int, str] = field(default_factory=dict)  # check index -> its own statement
+    batch: Rendered | None = None  # one scan measuring every aggregate check
+    standalone: dict[int, Rendered] = field(default_factory=dict)  # check index -> its own statement
     check_sql: dict[int, str | None] = field(default_factory=dict)  # check index -> a statement measuring it alone
     failed_rows_sql: dict[int, str] = field(default_factory=dict)
 
@@ -55,11 +56,11 @@ class Plan:
     def build(cls, scope: Scope, compiled: list[CompiledCheck], errors: dict[int, str]) -> Plan:
         plan = cls(scope, compiled, errors)
         batch = _batch(scope, compiled)
-        plan.batch_sql = plan.render(batch) if batch is not None else None
+        plan.batch = plan.rendered(batch) if batch is not None else None
         for check in compiled:
             index = check.check.index
             if check.query is not None:
-                plan.standalone_sql[index] = plan.render(check.query)
+                plan.standalone[index] = plan.rendered(check.query)
             if check.failed_rows is not None:
                 plan.failed_rows_sql[index] = plan.render(check.failed_rows)
             plan.check_sql[index] = plan._alone(check)
@@ -68,11 +69,19 @@ class Plan:
     def render(self, query: exp.Expression) -> str:
         return query.sql(dialect=self.scope.dialect)
 
+    def rendered(self, query: exp.Expression) -> Rendered:
+        return Rendered.of(query, self.scope.dialect)
+
+    @property
+    def statements(self) -> list[str]:
+        """What a run sends, in order (when nothing fails)."""
+        return ([self.batch.sql] if self.batch is not None else []) + [r.sql for r in self.standalone.values()]
+
     def _alone(self, compiled: CompiledCheck) -> str | None:
         from sqlglot import exp
 
         if compiled.query is not None and not compiled.aggregates:
-            return self.standalone_sql[compiled.check.index]
+            return self.standalone[compiled.check.index].sql
         if compiled.aggregates:
             selections = [exp.alias_(e, k) for k, e in compiled.aggregates.items()]
             return self.render(exp.select(*selections).from_(self.scope.table()).where(self.scope.where()))
@@ -145,8 +154,8 @@ class QualityRunner:
         table = str(plan.scope.description.ref)
         warehouse = await self.runtime.warehouse()
         as_of = suite.as_of or started
-        standalone = [c for c in plan.compiled if c.check.index in plan.standalone_sql]
-        total_steps = float((1 if plan.batch_sql is not None else 0) + len(standalone) + 1)
+        standalone = [c for c in plan.compiled if c.check.index in plan.standalone]
+        total_steps = float((1 if plan.batch is not None else 0) + len(standalone) + 1)
         step = 0
         statements: list[Statement] = []
         measured: dict[int, dict[str, Any]] = {c.check.index: {} for c in plan.compiled}
@@ -154,7 +163,7 @@ class QualityRunner:
         errors = dict(plan.errors)
         rows_in_scope: int | None = None
 
-        if plan.batch_sql is not None:
+        if plan.batch is not None:
             rows_in_scope = await self._run_batch(plan, measured, durations, errors, statements)
             step += 1
             await progress(step, total_steps, "aggregate checks measured in one scan")
@@ -162,10 +171,10 @@ class QualityRunner:
             index = compiled.check.index
             if index in errors:
                 continue
-            sql = plan.standalone_sql[index]
+            statement = plan.standalone[index]
             try:
-                row, duration = await self._first_row(sql)
-                statements.append(Statement(sql=sql, checks=[compiled.check.name], duration_ms=duration))
+                row, duration = await self._first_row(statement)
+                statements.append(Statement(sql=statement.sql, checks=[compiled.check.name], duration_ms=duration))
                 measured[index].update(row)
                 durations[index] = durations.get(index, 0.0) + duration
             except SnowmcpError as exc:
@@ -200,8 +209,8 @@ class QualityRunner:
 
     # -- measuring ----------------------------------------------------------
 
-    async def _first_row(self, sql: str) -> tuple[dict[str, Any], float]:
-        result = await self.runtime.query(sql, tool="run_checks", max_rows=1, use_cache=False)
+    async def _first_row(self, statement: Rendered) -> tuple[dict[str, Any], float]:
+        result = await self.runtime.query(statement, tool="run_checks", max_rows=1, use_cache=False)
         row = result.rows[0] if result.rows else [None] * len(result.columns)
         values = {c.name.lower(): v for c, v in zip(result.columns, row)}
         values["first_column"] = row[0] if row else None  # a custom metric's value
@@ -210,13 +219,13 @@ class QualityRunner:
     async def _run_batch(self, plan: Plan, measured: dict[int, dict[str, Any]], durations: dict[int, float],
                          errors: dict[int, str], statements: list[Statement]) -> int | None:
         batched = [c for c in plan.compiled if c.aggregates and c.check.index not in errors]
-        sql = plan.batch_sql or ""
+        assert plan.batch is not None
         try:
-            row, duration = await self._first_row(sql)
+            row, duration = await self._first_row(plan.batch)
         except SnowmcpError as exc:
             log.info("batch failed (%s); measuring its checks one by one", type(exc).__name__)
             return await self._run_one_by_one(plan, batched, measured, durations, errors, statements)
-        statements.append(Statement(sql=sql, checks=[c.check.name for c in batched], duration_ms=duration))
+        statements.append(Statement(sql=plan.batch.sql, checks=[c.check.name for c in batched], duration_ms=duration))
         for compiled in batched:
             index = compiled.check.index
             measured[index].update({key: row.get(f"c{index}_{key}") for key in compiled.aggregates})
@@ -229,13 +238,13 @@ class QualityRunner:
         rows: int | None = None
         for compiled in batched:
             index = compiled.check.index
-            sql = plan.render(_batch(plan.scope, [compiled]))  # type: ignore[arg-type]
+            alone = plan.rendered(_batch(plan.scope, [compiled]))  # type: ignore[arg-type]
             try:
-                row, duration = await self._first_row(sql)
+                row, duration = await self._first_row(alone)
             except SnowmcpError as exc:
                 errors[index] = str(exc)
                 continue
-            statements.append(Statement(sql=sql, checks=[compiled.check.name], duration_ms=duration))
+            statements.append(Statement(sql=alone.sql, checks=[compiled.check.name], duration_ms=duration))
             measured[index].update({key: row.get(f"c{index}_{key}") for key in compiled.aggregates})
             durations[index] = duration
             rows = _int(row.get("rows_in_scope"))

@@ -30,7 +30,7 @@ async def suggest_suite(runtime: ServerRuntime, table: str) -> SuggestedSuite:
     profiles: list[ColumnProfile] = []
     rows = 0
     for statement in profile_statements(description.ref, columns, dialect=warehouse.dialect, top_k=ACCEPTED_VALUES_MAX + 1):
-        result = await runtime.query(statement.sql.sql(dialect=warehouse.dialect), tool="suggest_checks", max_rows=10_000)
+        result = await runtime.query(statement.sql, tool="suggest_checks", max_rows=10_000)
         rows, found = read_profile(statement, result)
         profiles += found
     reasons: list[str] = []

@@ -67,9 +67,8 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFol
                               error=plan.errors.get(check.index))
             for check in parsed.checks
         ]
-        statements = ([plan.batch_sql] if plan.batch_sql is not None else []) + list(plan.standalone_sql.values())
         return SuiteValidation(table=str(plan.scope.description.ref), valid=not plan.errors, checks=infos,
-                               statements=statements)
+                               statements=plan.statements)
 
     @tools.tool(title="Run checks", read_only=False, destructive=False, idempotent=False, open_world=False)
     async def run_checks(

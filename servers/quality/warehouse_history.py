@@ -67,7 +67,7 @@ class WarehouseHistoryStore:
         return exp.table_(_TABLES[kind], db=self.schema, catalog=self.database, quoted=True)
 
     async def _run(self, statement: exp.Expression, max_rows: int = 1) -> Any:
-        return await self.runtime.query(statement.sql(dialect=self.dialect), tool="quality_history",
+        return await self.runtime.query(statement, tool="quality_history",
                                         max_rows=max_rows, use_cache=False)
 
     async def _create(self) -> None:
