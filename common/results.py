@@ -100,6 +100,8 @@ _CONVERTERS: dict[type, Callable[[Any], Any]] = {
 
 
 _SCALARS = frozenset({int, bool, type(None)})  # already JSON and small: skip the converter call
+# Values whose JSON is a few dozen bytes at most, whatever they hold: no cell cap to check.
+_BOUNDED = frozenset({float, decimal.Decimal, dt.datetime, dt.date, dt.time, dt.timedelta, uuid.UUID})
 _FIRST_BATCH = 8  # rows fetched before anything is known about their size
 _MAX_BATCH = 1_000
 
@@ -181,6 +183,8 @@ class RowCollector:
         return "max_cell_bytes" if self.cut_cells else None
 
     def _cell(self, value: Any, index: int, col: int, cuts: list[tuple[int, int, int]]) -> Any:
+        if type(value) in _BOUNDED:  # a number or a time: converted, never oversized
+            return json_safe(value)
         cut = cut_if_oversized(value, self.max_cell_bytes)
         if cut is None:
             return json_safe(value)

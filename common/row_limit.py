@@ -15,11 +15,16 @@ without GROUP BY (one row) is left as it is. Statements that are not plain queri
 
 from __future__ import annotations
 
-from sqlglot import exp
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 
 def capped(statement: exp.Expression, limit: int) -> exp.Expression:
     """`statement` with its outermost LIMIT at most `limit` (a copy when it changes; never in place)."""
+    from sqlglot import exp  # lazily: server start-up must not pay for sqlglot
+
     if not isinstance(statement, (exp.Select, exp.SetOperation)) or _one_row(statement):
         return statement
     current = statement.args.get("limit")
@@ -37,6 +42,8 @@ def capped(statement: exp.Expression, limit: int) -> exp.Expression:
 
 def _one_row(statement: exp.Expression) -> bool:
     """An aggregate SELECT without GROUP BY returns exactly one row (none with HAVING): no cap needed."""
+    from sqlglot import exp
+
     return (isinstance(statement, exp.Select) and not statement.args.get("group")
             and bool(statement.expressions)
             and all(isinstance(e.unalias(), exp.AggFunc) for e in statement.expressions))
