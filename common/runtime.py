@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
+from cachetools import LRUCache
 
 from common.cache import ResultCache
 from common.concurrency import session_slot
@@ -54,9 +55,9 @@ class ServerRuntime:
         self._owns_warehouse = warehouse is None  # one handed in (tests, a shared pool) is closed by its owner
         self._open_lock = asyncio.Lock()
         self._guard: Guard | None = None
-        # Parsing is CPU work: it runs off the event loop, two at a time, so a flood of long
-        # statements cannot stall the calls behind them.
+        # CPU work (see off_loop) runs on two worker slots of its own.
         self._parse_slots = anyio.CapacityLimiter(2)
+        self._capped_sql: LRUCache[tuple[str, int], str] = LRUCache(maxsize=4_000_000, getsizeof=len)
 
     async def warehouse(self) -> Warehouse:
         """The warehouse, opened on first use (the demo warehouse is built then)."""
@@ -108,13 +109,13 @@ class ServerRuntime:
         guard = await self.sql_guard()
         verdict = guard.cached(sql)
         if verdict is None:
-            verdict = await self.off_loop(lambda g: g.check(sql))
+            verdict = await self.off_loop(lambda: guard.check(sql))
         return guard.require(verdict)
 
-    async def off_loop(self, fn: Callable[[Guard], T]) -> T:
-        """Run guard work (parsing, rendering) in a worker thread, bounded, with the server's guard."""
-        guard = await self.sql_guard()
-        return await anyio.to_thread.run_sync(fn, guard, limiter=self._parse_slots)
+    async def off_loop(self, fn: Callable[[], T]) -> T:
+        """Run CPU work (parsing, guarding, compiling, rendering) in a worker thread, two at a time, so
+        a flood of long statements or big suites never stalls the calls behind them."""
+        return await anyio.to_thread.run_sync(fn, limiter=self._parse_slots)
 
     async def query(
         self,
@@ -170,7 +171,7 @@ class ServerRuntime:
         from common.statement import Rendered
 
         if isinstance(statement, str):
-            return await self.off_loop(lambda _: with_row_limit(statement, dialect, limit))
+            return await self.off_loop(lambda: with_row_limit(statement, dialect, limit))
         known: str | None = None
         if isinstance(statement, (Rendered, GuardVerdict)):
             assert statement.expression is not None and statement.sql is not None
@@ -178,7 +179,14 @@ class ServerRuntime:
         limited = capped(statement, limit)
         if limited is statement and known is not None:  # the cap changes nothing: its text stands
             return known
-        return await self.off_loop(lambda _: limited.sql(dialect=dialect))
+        if known is None:
+            return await self.off_loop(lambda: limited.sql(dialect=dialect))
+        key = (known, limit)  # a statement sent again (a cached query) is not rendered again
+        sql = self._capped_sql.get(key)
+        if sql is None:
+            sql = await self.off_loop(lambda: limited.sql(dialect=dialect))
+            self._capped_sql[key] = sql
+        return sql
 
     async def catalog(self, fn: Callable[[Warehouse], Awaitable[T]]) -> T:
         """Run a catalog lookup on the warehouse with retries inside the breaker."""

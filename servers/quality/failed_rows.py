@@ -25,7 +25,6 @@ from servers.quality.models import FailedRows
 from servers.quality.runner import QualityRunner
 from servers.quality.suite import Suite, suite_from_data
 from servers.quality.suite_limits import MAX_SUITE_BYTES
-from servers.quality.suite_sources import off_loop
 
 ROW_CHECKS = ("Row checks: missing, duplicate, accepted_values, invalid_values, regex, value_range, length_range, "
               "relationships, expression, failed_rows.")
@@ -59,7 +58,7 @@ async def failed_rows(runtime: ServerRuntime, runner: QualityRunner, store: Hist
         raise InvalidArgument(f"{check}: this run was stored without its checks' definitions (by an earlier version), "
                               "so its failed rows cannot be recompiled", hint="Run the checks again, then ask for the "
                                                                               "failed rows of the new run.")
-    suite = await off_loop(lambda: suite_of_definition(definition, check))
+    suite = await runtime.off_loop(lambda: suite_of_definition(definition, check))
     plan = await runner.plan(suite)
     if str(plan.scope.description.ref) != stored.get("table_name"):
         raise _unusable(check, "its stored definition names another table than the stored result")

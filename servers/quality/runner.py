@@ -108,7 +108,7 @@ class QualityRunner:
         guard = await self.runtime.sql_guard()
         dialect, allow = warehouse.dialect, self.runtime.settings.allow_functions
         description = await self.runtime.catalog(lambda w: resolve_table(w, suite.table))
-        condition = await self.runtime.off_loop(lambda g: g.condition(suite.filter)) if suite.filter else None
+        condition = await self.runtime.off_loop(lambda: guard.condition(suite.filter)) if suite.filter else None
         errors: dict[int, str] = {}
         others: dict[str, tuple[Any, TableColumns]] = {}
         for check in suite.checks:
@@ -143,7 +143,7 @@ class QualityRunner:
                     errors[check.index] = str(exc)
             return Plan.build(scope, compiled, errors)
 
-        plan = await self.runtime.off_loop(lambda _: compile_all())
+        plan = await self.runtime.off_loop(compile_all)
         self._plans[key] = plan
         return plan
 

@@ -2,43 +2,29 @@
 
 The forms — YAML/JSON text, a file in a suite folder, an object, a table with
 inline checks — all meet the budgets of `suite_limits` before any heavy work.
-Reading, parsing and validating run in a worker thread (at most
-`PARSE_THREADS` at a time), so a big suite never stalls other calls.
+Reading, parsing and validating run off the event loop, on the server's CPU
+slots (`ServerRuntime.off_loop`), so a big suite never stalls other calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
-
-import anyio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from common.errors import InvalidArgument
 from servers.quality.suite import Suite, inline_suite, parse_suite, suite_from_data
 from servers.quality.suite_files import SuiteFolders
 
-T = TypeVar("T")
-PARSE_THREADS = 2
-_LIMITER: anyio.CapacityLimiter | None = None
-
-
-async def off_loop(work: Callable[[], T]) -> T:
-    """Run suite work in a bounded worker thread."""
-    global _LIMITER
-    if _LIMITER is None:
-        _LIMITER = anyio.CapacityLimiter(PARSE_THREADS)
-    return await anyio.to_thread.run_sync(work, limiter=_LIMITER)
-
-
 class SuiteSources:
     """Turns a tool call's suite arguments into a validated `Suite`."""
 
-    def __init__(self, folders: SuiteFolders) -> None:
+    def __init__(self, folders: SuiteFolders, off_loop: Callable[[Callable[[], Suite]], Awaitable[Suite]]) -> None:
         self.folders = folders
+        self.off_loop = off_loop
 
     async def suite(self, suite: str | dict[str, Any]) -> Suite:
         """A suite given as text or as an object (validate_suite's one argument)."""
-        return await off_loop(lambda: _from_value(suite))
+        return await self.off_loop(lambda: _from_value(suite))
 
     async def load(self, suite: str | dict[str, Any] | None, suite_path: str | None, table: str | None,
                    checks: list[dict[str, Any] | str] | None) -> Suite:
@@ -50,14 +36,14 @@ class SuiteSources:
         if checks:
             if not table:
                 raise InvalidArgument("inline checks need `table`")
-            return await off_loop(lambda: inline_suite(table, checks))
+            return await self.off_loop(lambda: inline_suite(table, checks))
         if table:
             raise InvalidArgument("`table` goes with `checks`; a suite names its own table")
         if suite_path:
             path = suite_path
-            return await off_loop(lambda: parse_suite(self.folders.read(path)))
+            return await self.off_loop(lambda: parse_suite(self.folders.read(path)))
         assert suite is not None
-        return await off_loop(lambda: _from_value(suite))
+        return await self.off_loop(lambda: _from_value(suite))
 
 
 def _from_value(suite: str | dict[str, Any]) -> Suite:

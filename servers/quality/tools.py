@@ -36,7 +36,7 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFol
     """The quality tools on `runtime`, keeping history in `store`; `suite_path` reads only inside `folders`."""
     tools = Toolset("quality")
     runner = QualityRunner(runtime, store)
-    sources = SuiteSources(folders)
+    sources = SuiteSources(folders, runtime.off_loop)
     read_only = dict(read_only=True, idempotent=True, open_world=False)
 
     @tools.tool(title="List check types", **read_only)

@@ -129,7 +129,8 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         warehouse = await runtime.warehouse()
         source = _dialect_name(dialect) if dialect else warehouse.dialect
         # The same verdict run_query would reach, on what would run (the transpiled text).
-        verdict = await runtime.off_loop(lambda guard: guard.transpile(sql, source))
+        guard = await runtime.sql_guard()
+        verdict = await runtime.off_loop(lambda: guard.transpile(sql, source))
         return SqlVerdict(
             allowed=verdict.allowed, reason=verdict.reason, statement_type=verdict.statement_type,
             tables=list(verdict.tables), dialect=warehouse.dialect,
