@@ -66,12 +66,10 @@ def _binary(value: Any) -> str:
 def _decimal(value: decimal.Decimal) -> int | float | str:
     if not value.is_finite():
         return str(value)
-    digits = len(value.as_tuple().digits)
-    if digits > _MAX_EXACT_DIGITS:
+    _, digits, exponent = value.as_tuple()
+    if len(digits) > _MAX_EXACT_DIGITS:
         return str(value)
-    if value == value.to_integral_value() and value.as_tuple().exponent >= 0:
-        return int(value)
-    return float(value)
+    return int(value) if exponent >= 0 else float(value)  # type: ignore[operator]
 
 
 def _duration(value: dt.timedelta) -> str:
@@ -100,8 +98,9 @@ _CONVERTERS: dict[type, Callable[[Any], Any]] = {
 
 
 _SCALARS = frozenset({int, bool, type(None)})  # already JSON and small: skip the converter call
-# Values whose JSON is a few dozen bytes at most, whatever they hold: no cell cap to check.
-_BOUNDED = frozenset({float, decimal.Decimal, dt.datetime, dt.date, dt.time, dt.timedelta, uuid.UUID})
+# Values whose JSON is a few dozen bytes at most, whatever they hold: converted at once, no cell cap to check.
+_BOUNDED_CONVERTERS = {t: _CONVERTERS[t] for t in (float, decimal.Decimal, dt.datetime, dt.date, dt.time,
+                                                   dt.timedelta, uuid.UUID)}
 _FIRST_BATCH = 8  # rows fetched before anything is known about their size
 _MAX_BATCH = 1_000
 
@@ -152,9 +151,11 @@ class RowCollector:
         room = self.max_rows - len(self.rows)
         short, cuts = self._short, []
         rows = []
+        bounded = _BOUNDED_CONVERTERS
         for index, raw in enumerate(batch[:room]):
             rows.append([
-                v if (t := type(v)) in _SCALARS or (t is str and len(v) <= short) else self._cell(v, index, col, cuts)
+                v if (t := type(v)) in _SCALARS or (t is str and len(v) <= short)
+                else bounded[t](v) if t in bounded else self._cell(v, index, col, cuts)
                 for col, v in enumerate(raw)
             ])
         size = json_size(rows) - 1 - len(rows)  # brackets and commas between rows don't count
@@ -183,8 +184,6 @@ class RowCollector:
         return "max_cell_bytes" if self.cut_cells else None
 
     def _cell(self, value: Any, index: int, col: int, cuts: list[tuple[int, int, int]]) -> Any:
-        if type(value) in _BOUNDED:  # a number or a time: converted, never oversized
-            return json_safe(value)
         cut = cut_if_oversized(value, self.max_cell_bytes)
         if cut is None:
             return json_safe(value)
