@@ -173,7 +173,7 @@ class Guard:
             kind, statement = self._check_text(sql)
             rendered = statement.sql(dialect=self.dialect)
             if kind not in ("EXPLAIN", "SHOW"):  # EXPLAIN checks its query; SHOW is our own text
-                self._engine_check(statement)
+                self._engine_check(statement, rendered)
         except Refusal as refusal:
             return GuardVerdict(False, f"refused: {refusal}")
         except RecursionError:
@@ -231,18 +231,18 @@ class Guard:
         kind, inner = self._check_query(inner_sql)
         if kind != "SELECT":
             raise Refusal("EXPLAIN takes a query (SELECT or WITH)")
-        self._engine_check(inner)
-        keyword, _, rest_text = f"{prefix} {inner.sql(dialect=self.dialect)}".partition(" ")
+        rendered = inner.sql(dialect=self.dialect)
+        self._engine_check(inner, rendered)
+        keyword, _, rest_text = f"{prefix} {rendered}".partition(" ")
         return "EXPLAIN", exp.Command(this=keyword, expression=exp.Literal.string(rest_text))
 
-    def _engine_check(self, statement: exp.Expression) -> None:
-        """DuckDB's parse of the statement as it will run, held to the same lists."""
+    def _engine_check(self, statement: exp.Expression, rendered: str) -> None:
+        """DuckDB's parse of the statement as it will run (`rendered`), held to the same lists."""
         if self._engine is None:
             return
-        view = statement
         if any(pivot.args.get("this") is not None for pivot in statement.find_all(exp.Pivot)):
-            view = _pivots_as_selects(statement)  # DuckDB cannot serialise PIVOT statements
-        self._engine.check(view.sql(dialect=self.dialect))
+            rendered = _pivots_as_selects(statement).sql(dialect=self.dialect)  # DuckDB cannot serialise PIVOT
+        self._engine.check(rendered)
 
     def _check_query(self, sql: str) -> tuple[str, exp.Expression]:
         try:
