@@ -176,15 +176,14 @@ class ServerRuntime:
         if isinstance(statement, (Rendered, GuardVerdict)):
             assert statement.expression is not None and statement.sql is not None
             statement, known = statement.expression, statement.sql
-        limited = capped(statement, limit)
-        if limited is statement and known is not None:  # the cap changes nothing: its text stands
-            return known
         if known is None:
-            return await self.off_loop(lambda: limited.sql(dialect=dialect))
-        key = (known, limit)  # a statement sent again (a cached query) is not rendered again
+            expression = statement
+            return await self.off_loop(lambda: capped(expression, limit).sql(dialect=dialect))
+        key = (known, limit)  # a statement sent again (a cached query) is neither copied nor rendered again
         sql = self._capped_sql.get(key)
         if sql is None:
-            sql = await self.off_loop(lambda: limited.sql(dialect=dialect))
+            limited = capped(statement, limit)
+            sql = known if limited is statement else await self.off_loop(lambda: limited.sql(dialect=dialect))
             self._capped_sql[key] = sql
         return sql
 
