@@ -11,6 +11,7 @@ from common.errors import InvalidArgument
 from common.identifiers import resolve_table
 from common.results import QueryResult
 from common.runtime import ServerRuntime
+from common.statement import Rendered
 from common.sql.anomaly import Method, Seasonality, anomaly_query
 from common.sql.columns import ColumnKind, TableColumns
 from common.sql.metrics import Filters, Metric, Metrics
@@ -54,8 +55,9 @@ class _Statements:
         """Run one statement; callers read `result.truncated` (a row cap above the settings' limit
         is lowered to it, and the byte cap applies to every result)."""
         warehouse = await self.runtime.warehouse()
-        self.sql.append(query.sql(dialect=warehouse.dialect))
-        result = await self.runtime.query(query, tool=self.tool,
+        statement = Rendered.of(query, warehouse.dialect)  # rendered once: for provenance and to run
+        self.sql.append(statement.sql)
+        result = await self.runtime.query(statement, tool=self.tool,
                                           max_rows=min(max_rows, self.runtime.settings.max_rows_limit))
         self.elapsed_ms += result.elapsed_ms
         self.cached = self.cached and result.cached
