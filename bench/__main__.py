@@ -49,8 +49,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
 
-    from common.demo_warehouse import ensure_demo_warehouse
-    from common.settings import Settings
+    from snowmcp.common.demo_warehouse import ensure_demo_warehouse
+    from snowmcp.common.settings import Settings
 
     demo = ensure_demo_warehouse(Settings().state_path)
     warehouse = f"duckdb://{demo}"

@@ -21,8 +21,8 @@ TABLE = "ANALYTICS.SALES.ORDERS"
 
 
 async def profile_vs_summarize(demo: Path, repeats: int) -> dict[str, Any]:
-    from common.settings import Settings
-    from servers.analytics.server import build_server
+    from snowmcp.common.settings import Settings
+    from snowmcp.servers.analytics.server import build_server
 
     settings = Settings(warehouse=f"duckdb://{demo}", cache_ttl_s=0)
     profile_s, summarize_s, result, statements = await tool_vs_direct(

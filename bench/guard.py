@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlglot
 
-from common.guard import Guard
+from snowmcp.common.guard import Guard
 
 TARGET = 4.0
 

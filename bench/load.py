@@ -42,6 +42,7 @@ from typing import Any, Callable
 
 import anyio
 from mcp import Client
+from snowmcp.clients.host.launch import snowmcp_command
 
 REPO = Path(__file__).resolve().parents[1]
 RATIO_TARGET = 0.8
@@ -140,7 +141,7 @@ def _start_servers(demo: Path, stateless: bool) -> tuple[_Server, _Server]:
     mode = ["--stateless"] if stateless else []
     env = _env(f"duckdb://{demo}")
     ours = _Server("snowmcp serve query",
-                   [sys.executable, "-m", "common.cli", "serve", "query", "--transport", "streamable-http", *mode], env)
+                   [*snowmcp_command(), "serve", "query", "--transport", "streamable-http", *mode], env)
     try:
         bare = _Server("bare MCPServer", [sys.executable, str(REPO / "bench" / "bare_http_server.py"), *mode], env)
     except BaseException:
@@ -463,8 +464,8 @@ async def load_vs_bare(demo: Path, *, sessions: int = 50, calls: int = 40, round
 if __name__ == "__main__":
     import json
 
-    from common.demo_warehouse import ensure_demo_warehouse
-    from common.settings import Settings
+    from snowmcp.common.demo_warehouse import ensure_demo_warehouse
+    from snowmcp.common.settings import Settings
 
     figures = anyio.run(load_vs_bare, ensure_demo_warehouse(Settings().state_path))
     print(json.dumps(figures, indent=2))

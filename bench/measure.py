@@ -15,6 +15,8 @@ import anyio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from snowmcp.clients.host.launch import snowmcp_command
+
 REPO = Path(__file__).resolve().parents[1]
 INITIALIZE = json.dumps({
     "jsonrpc": "2.0", "id": 1, "method": "initialize",
@@ -31,7 +33,7 @@ def _env(warehouse: str, **extra: str) -> dict[str, str]:
 
 
 def _snowmcp(*args: str) -> list[str]:
-    return [sys.executable, "-m", "common.cli", "serve", "query", *args]
+    return [*snowmcp_command(), "serve", "query", *args]
 
 
 def _bare() -> list[str]:

@@ -56,8 +56,8 @@ FROM ANALYTICS.SALES.ORDERS"""
 
 
 async def suite_vs_hand_written(demo: Path, repeats: int) -> dict[str, Any]:
-    from common.settings import Settings
-    from servers.quality.server import build_server
+    from snowmcp.common.settings import Settings
+    from snowmcp.servers.quality.server import build_server
 
     state = Path(tempfile.mkdtemp(prefix="snowmcp-bench-state-"))
     settings = Settings(warehouse=f"duckdb://{demo}", cache_ttl_s=0, state_dir=state)

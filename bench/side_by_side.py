@@ -77,7 +77,7 @@ async def tool_vs_direct(build_server: Callable[..., Any], settings: Any, demo: 
     also the last result and how many statements each call sent to the warehouse."""
     from mcp import Client
 
-    from common.warehouse.selection import open_warehouse
+    from snowmcp.common.warehouse.selection import open_warehouse
 
     warehouse = CountingWarehouse(await open_warehouse(settings))
     statements: list[int] = []

@@ -37,7 +37,7 @@ import anyio
 import anyio.from_thread
 import anyio.lowlevel
 
-from common.errors import QueryTimeout
+from snowmcp.common.errors import QueryTimeout
 
 log = logging.getLogger("snowmcp.concurrency")
 T = TypeVar("T")

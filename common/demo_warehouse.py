@@ -57,7 +57,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import demo_tables
+from snowmcp.common import demo_tables
 
 log = logging.getLogger("snowmcp.demo")
 

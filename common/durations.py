@@ -13,7 +13,7 @@ import datetime as dt
 import math
 import re
 
-from common.errors import InvalidArgument
+from snowmcp.common.errors import InvalidArgument
 
 UTC = dt.timezone.utc
 DURATION_HINT = 'Use a duration like "30m", "24h", "7d", "1h30m", or an ISO timestamp like "2026-11-19T06:00:00Z".'

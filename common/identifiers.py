@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from common.errors import InvalidArgument, NotFound
-from common.warehouse.base import TableDescription, TableRef, Warehouse
+from snowmcp.common.errors import InvalidArgument, NotFound
+from snowmcp.common.warehouse.base import TableDescription, TableRef, Warehouse
 
 if TYPE_CHECKING:  # sqlglot is imported lazily: it costs start-up time
     from sqlglot import exp

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import TYPE_CHECKING, TypeVar
 
-from common.errors import WarehouseUnavailable
+from snowmcp.common.errors import WarehouseUnavailable
 
 if TYPE_CHECKING:  # tenacity is imported on first use: server start-up stays fast
     from tenacity import RetryCallState

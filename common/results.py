@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 import pydantic_core
 from pydantic import BaseModel, Field, PrivateAttr, WithJsonSchema
 
-from common.result_cells import CutCell, cut_if_oversized
+from snowmcp.common.result_cells import CutCell, cut_if_oversized
 
 # Decimals with more significant digits than a double holds exactly travel as strings.
 _MAX_EXACT_DIGITS = 15

@@ -20,21 +20,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 from cachetools import LRUCache
 
-from common.cache import ResultCache
-from common.concurrency import session_slot
-from common.errors import InvalidArgument, SnowmcpError, WarehouseUnavailable
-from common.resilience import CircuitBreaker, resilient_call
-from common.results import QueryResult, RowCollector
-from common.row_limit import capped, with_row_limit
-from common.settings import Settings
-from common.telemetry import current_stats
-from common.warehouse.base import QueryTag, Warehouse
+from snowmcp.common.cache import ResultCache
+from snowmcp.common.concurrency import session_slot
+from snowmcp.common.errors import InvalidArgument, SnowmcpError, WarehouseUnavailable
+from snowmcp.common.resilience import CircuitBreaker, resilient_call
+from snowmcp.common.results import QueryResult, RowCollector
+from snowmcp.common.row_limit import capped, with_row_limit
+from snowmcp.common.settings import Settings
+from snowmcp.common.telemetry import current_stats
+from snowmcp.common.warehouse.base import QueryTag, Warehouse
 
 if TYPE_CHECKING:
     from sqlglot import exp
 
-    from common.guard import Guard, GuardVerdict
-    from common.statement import Rendered
+    from snowmcp.common.guard import Guard, GuardVerdict
+    from snowmcp.common.statement import Rendered
 
 T = TypeVar("T")
 
@@ -64,7 +64,7 @@ class ServerRuntime:
         if self._warehouse is None:
             async with self._open_lock:
                 if self._warehouse is None:
-                    from common.warehouse.selection import open_warehouse
+                    from snowmcp.common.warehouse.selection import open_warehouse
 
                     self._warehouse = await open_warehouse(self.settings)
         current_stats().warehouse = self._warehouse.identity
@@ -96,7 +96,7 @@ class ServerRuntime:
     async def sql_guard(self) -> Guard:
         """The server's one guard, built on first use for the warehouse's dialect and the settings."""
         if self._guard is None:
-            from common.guard import Guard
+            from snowmcp.common.guard import Guard
 
             warehouse = await self.warehouse()
             self._guard = Guard(warehouse.dialect, allow_functions=self.settings.allow_functions,
@@ -167,8 +167,8 @@ class ServerRuntime:
     async def _rendered(self, statement: Rendered | GuardVerdict | exp.Expression | str, dialect: str,
                         limit: int) -> str:
         """The statement, capped at `limit` rows, as text: rendered once, off the event loop."""
-        from common.guard import GuardVerdict  # lazily: sqlglot is not paid for at start-up
-        from common.statement import Rendered
+        from snowmcp.common.guard import GuardVerdict  # lazily: sqlglot is not paid for at start-up
+        from snowmcp.common.statement import Rendered
 
         if isinstance(statement, str):
             return await self.off_loop(lambda: with_row_limit(statement, dialect, limit))

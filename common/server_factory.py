@@ -23,9 +23,9 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 
-from common.errors import ConfigError
-from common.runtime import ServerRuntime
-from common.settings import Settings
+from snowmcp.common.errors import ConfigError
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.common.settings import Settings
 
 Transport = Literal["stdio", "streamable-http", "sse"]
 VERSION = "0.1.0"

@@ -23,7 +23,7 @@ from typing import Any
 
 from opentelemetry import trace
 
-from common.errors import ConfigError
+from snowmcp.common.errors import ConfigError
 
 _INSTRUMENTATION = "snowmcp"
 

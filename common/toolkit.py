@@ -33,9 +33,9 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 import pydantic_core
 from pydantic import BaseModel
 
-from common.concurrency import current_session
-from common.errors import NotFound, SnowmcpError
-from common.telemetry import tool_span
+from snowmcp.common.concurrency import current_session
+from snowmcp.common.errors import NotFound, SnowmcpError
+from snowmcp.common.telemetry import tool_span
 
 log = logging.getLogger("snowmcp.tools")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from common.settings import Settings
+from snowmcp.common.settings import Settings
 from tests import lab_data
 from tests.snowflake_fixtures import FakesnowServer, create_database, fakesnow_server, snowflake_home, snowflake_settings  # noqa: F401
 
@@ -25,7 +25,7 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo warehouse, built once for the whole run."""
-    from common.demo_warehouse import build_demo_warehouse, demo_path
+    from snowmcp.common.demo_warehouse import build_demo_warehouse, demo_path
 
     return build_demo_warehouse(demo_path(tmp_path_factory.mktemp("state")))
 
@@ -62,7 +62,7 @@ def backend(request: pytest.FixtureRequest, settings: Settings) -> Backend:
 
 @pytest.fixture
 async def query_client(backend: Backend) -> AsyncIterator[Client]:
-    from servers.query.server import build_server
+    from snowmcp.servers.query.server import build_server
 
     async with Client(build_server(backend.settings)) as client:
         yield client

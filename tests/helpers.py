@@ -7,8 +7,8 @@ from typing import Any
 
 from mcp import Client
 
-from common.results import RowCollector
-from common.warehouse.base import FetchOutcome, QueryTag, Warehouse
+from snowmcp.common.results import RowCollector
+from snowmcp.common.warehouse.base import FetchOutcome, QueryTag, Warehouse
 
 
 async def call_ok(client: Client, tool: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:

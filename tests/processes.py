@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from snowmcp.clients.host.launch import snowmcp_command
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,7 +23,7 @@ def free_port() -> int:
 
 
 def serve_command(server: str = "query", *args: str) -> list[str]:
-    return [sys.executable, "-m", "common.cli", "serve", server, *args]
+    return [*snowmcp_command(), "serve", server, *args]
 
 
 def server_env(warehouse: str, **extra: str) -> dict[str, str]:

@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from common.settings import Settings
+from snowmcp.common.settings import Settings
 
 FAKE_CONNECTION = "fake"
 FAKE_PASSWORD = "snow"

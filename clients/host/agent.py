@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from clients.host.host import Host
-from clients.host.providers.base import Message, Provider, ToolResult, ToolSpec
+from snowmcp.clients.host.host import Host
+from snowmcp.clients.host.providers.base import Message, Provider, ToolResult, ToolSpec
 
 DEFAULT_SYSTEM = (
     "You are a data assistant with tools on a data warehouse: query (catalog and read-only SQL), analytics "

@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clients.host.config import SNOWMCP_SERVERS
-from common.errors import ConfigError
+from snowmcp.clients.host.config import SNOWMCP_SERVERS
+from snowmcp.common.errors import ConfigError
+from snowmcp.clients.host.launch import snowmcp_command
 
 
 def config_path(platform: str = sys.platform, environ: dict[str, str] | None = None, home: Path | None = None) -> Path:
@@ -31,19 +32,11 @@ def config_path(platform: str = sys.platform, environ: dict[str, str] | None = N
     return Path(environ.get("XDG_CONFIG_HOME", home / ".config")) / "Claude" / "claude_desktop_config.json"
 
 
-def snowmcp_command() -> str:
-    """The absolute path of the `snowmcp` script next to this Python (the one `pip install` made)."""
-    script = Path(sys.executable).with_name("snowmcp.exe" if os.name == "nt" else "snowmcp")
-    return str(script if script.exists() else Path(sys.executable))
-
-
 def server_entries(warehouse: str | None, prefix: str = "snowmcp-") -> dict[str, Any]:
-    command = snowmcp_command()
-    via_python = not command.endswith(("snowmcp", "snowmcp.exe"))
+    command, *launch = snowmcp_command()
     entries = {}
     for name in SNOWMCP_SERVERS:
-        args = (["-m", "common.cli"] if via_python else []) + ["serve", name]
-        entry: dict[str, Any] = {"command": command, "args": args}
+        entry: dict[str, Any] = {"command": command, "args": [*launch, "serve", name]}
         if warehouse:
             entry["env"] = {"SNOWMCP_WAREHOUSE": warehouse}
         entries[f"{prefix}{name}"] = entry

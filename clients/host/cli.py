@@ -24,7 +24,7 @@ from typing import Any
 
 import anyio
 
-from common.errors import ConfigError
+from snowmcp.common.errors import ConfigError
 
 EXIT_OK, EXIT_TOOL_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -76,7 +76,7 @@ def main(argv: Sequence[str]) -> int:
 def _config_claude(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from clients.host.claude_desktop import config_path, merge_into, server_entries
+    from snowmcp.clients.host.claude_desktop import config_path, merge_into, server_entries
 
     entries = server_entries(args.warehouse)
     if not args.write:
@@ -90,8 +90,8 @@ def _config_claude(args: argparse.Namespace) -> int:
 
 
 async def _host(args: argparse.Namespace) -> int:
-    from clients.host.config import load_config
-    from clients.host.host import Host
+    from snowmcp.clients.host.config import load_config
+    from snowmcp.clients.host.host import Host
 
     arguments: dict[str, Any] = {}
     if args.action == "call":
@@ -158,8 +158,8 @@ async def _call(host: Any, tool: str, arguments: dict[str, Any], timeout: float 
 
 
 def _provider(args: argparse.Namespace) -> Any:
-    from clients.host.providers.base import ProviderError
-    from clients.host.providers.select import make_provider
+    from snowmcp.clients.host.providers.base import ProviderError
+    from snowmcp.clients.host.providers.select import make_provider
 
     try:
         return make_provider(args.provider, model=args.model, base_url=args.base_url, api_key=None, script=args.script)
@@ -168,9 +168,9 @@ def _provider(args: argparse.Namespace) -> Any:
 
 
 async def _chat(host: Any, provider: Any, args: argparse.Namespace) -> int:
-    from clients.host.agent import Conversation, run_turn
-    from clients.host.providers.base import ProviderError
-    from clients.host.transcript import print_event
+    from snowmcp.clients.host.agent import Conversation, run_turn
+    from snowmcp.clients.host.providers.base import ProviderError
+    from snowmcp.clients.host.transcript import print_event
 
     conversation = Conversation()
 

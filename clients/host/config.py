@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from common.errors import ConfigError
+from snowmcp.common.errors import ConfigError
+from snowmcp.clients.host.launch import snowmcp_command
 
 SNOWMCP_SERVERS = ("query", "analytics", "etl", "quality")
 DEFAULT_CALL_TIMEOUT_S = 120.0
@@ -149,5 +150,6 @@ def default_servers(environ: Mapping[str, str] | None = None, warehouse: str | N
     env = {k: v for k, v in environ.items() if k.startswith(_PASSED_TO_OUR_SERVERS)}
     if warehouse:
         env["SNOWMCP_WAREHOUSE"] = warehouse
-    return [ServerSpec(name=name, transport="stdio", command=sys.executable,
-                       args=("-m", "common.cli", "serve", name), env=dict(env)) for name in SNOWMCP_SERVERS]
+    command, *prefix = snowmcp_command()
+    return [ServerSpec(name=name, transport="stdio", command=command,
+                       args=(*prefix, "serve", name), env=dict(env)) for name in SNOWMCP_SERVERS]

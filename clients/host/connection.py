@@ -25,7 +25,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from mcp import Client
 from mcp.types import CallToolResult, TextContent, Tool
 
-from clients.host.config import ServerSpec
+from snowmcp.clients.host.config import ServerSpec
 
 log = logging.getLogger("snowmcp.host")
 State = Literal["starting", "ready", "down", "stopped"]

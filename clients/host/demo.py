@@ -23,13 +23,13 @@ def run_demo(warehouse: str | None = None) -> int:
 
 
 async def _demo(warehouse: str | None) -> int:
-    from clients.host.agent import run_turn
-    from clients.host.config import default_servers
-    from clients.host.host import Host
-    from clients.host.providers.scripted import ScriptedProvider
-    from clients.host.transcript import print_event
-    from common.demo_warehouse import demo_path
-    from common.settings import Settings
+    from snowmcp.clients.host.agent import run_turn
+    from snowmcp.clients.host.config import default_servers
+    from snowmcp.clients.host.host import Host
+    from snowmcp.clients.host.providers.scripted import ScriptedProvider
+    from snowmcp.clients.host.transcript import print_event
+    from snowmcp.common.demo_warehouse import demo_path
+    from snowmcp.common.settings import Settings
 
     settings = Settings(**({"warehouse": warehouse} if warehouse else {}))
     suites = demo_path(settings.state_path).parent / "quality"

@@ -22,8 +22,8 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from clients.host.config import ServerSpec
-from clients.host.connection import CallOutcome, ProgressFn, ServerConnection
+from snowmcp.clients.host.config import ServerSpec
+from snowmcp.clients.host.connection import CallOutcome, ProgressFn, ServerConnection
 
 SEPARATOR = "__"
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")

@@ -6,7 +6,7 @@ import json
 import textwrap
 from typing import Any, TextIO
 
-from clients.host.agent import Event
+from snowmcp.clients.host.agent import Event
 
 MAX_LINES = 16
 _PROVENANCE = {"sql", "statements", "elapsed_ms", "cached", "duration_ms", "query_id"}

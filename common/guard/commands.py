@@ -18,7 +18,7 @@ import re
 from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
-from common.guard.errors import Refusal
+from snowmcp.common.guard.errors import Refusal
 
 SNOWFLAKE_SHOW_KINDS = (
     "DATABASES", "SCHEMAS", "OBJECTS", "TABLES", "VIEWS", "COLUMNS", "MATERIALIZED VIEWS", "DYNAMIC TABLES",

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from common.guard.errors import Refusal
+from snowmcp.common.guard.errors import Refusal
 
 _BUILTIN_SCHEMAS = {"", "main", "system", "pg_catalog"}
 

@@ -38,11 +38,11 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.tokens import Token, TokenType
 
-from common.errors import SqlRefused
-from common.guard import commands
-from common.guard.dialects import read_dialect
-from common.guard.errors import Refusal
-from common.guard.lists import dialect_lists, sqlglot_functions, sqlglot_nodes
+from snowmcp.common.errors import SqlRefused
+from snowmcp.common.guard import commands
+from snowmcp.common.guard.dialects import read_dialect
+from snowmcp.common.guard.errors import Refusal
+from snowmcp.common.guard.lists import dialect_lists, sqlglot_functions, sqlglot_nodes
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" is our business
 
@@ -82,7 +82,7 @@ class Guard:
         self.max_sql_chars = max_sql_chars
         self._engine = None
         if dialect == "duckdb":
-            from common.guard.engine import DuckDBParseCheck
+            from snowmcp.common.guard.engine import DuckDBParseCheck
 
             self._engine = DuckDBParseCheck(allowed=self.function_allowed, check_table=_check_table_part)
         self._cache: LRUCache[str, GuardVerdict] = LRUCache(maxsize=_CACHE_BYTES, getsizeof=_cached_bytes)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from common.errors import InvalidArgument
+from snowmcp.common.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -71,7 +71,7 @@ def anomaly_query(
     from, the oldest of them `oldest_kept`."""
     from sqlglot import exp
 
-    from common.sql.columns import non_finite
+    from snowmcp.common.sql.columns import non_finite
 
     if method not in ("zscore", "mad"):
         raise InvalidArgument(f"unknown method {method!r}", hint="Use zscore or mad.")

@@ -7,8 +7,8 @@ from enum import Enum
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from common.errors import InvalidArgument
-from common.warehouse.base import ColumnDescription, TableDescription
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.common.warehouse.base import ColumnDescription, TableDescription
 
 if TYPE_CHECKING:
     from sqlglot import exp

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from common.errors import InvalidArgument
-from common.sql.columns import Column, ColumnKind, TableColumns, quoted
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.common.sql.columns import Column, ColumnKind, TableColumns, quoted
 
 if TYPE_CHECKING:
     from sqlglot import exp

@@ -19,12 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from common.sql.columns import Column, ColumnKind, quoted
+from snowmcp.common.sql.columns import Column, ColumnKind, quoted
 
 if TYPE_CHECKING:
     from sqlglot import exp
 
-    from common.warehouse.base import TableRef
+    from snowmcp.common.warehouse.base import TableRef
 
 QUANTILES: dict[str, float] = {"p01": 0.01, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p99": 0.99}
 TOP_VALUE_KINDS = (ColumnKind.TEXT, ColumnKind.BOOLEAN, ColumnKind.DATE)
@@ -154,7 +154,7 @@ def _top_values(
 def _source(table: TableRef, sample_percent: float | None) -> exp.Table:
     from sqlglot import exp
 
-    from common.identifiers import table_expression
+    from snowmcp.common.identifiers import table_expression
 
     source = table_expression(table)
     if sample_percent is not None:

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
-from common.results import QueryResult
-from common.sql.profile import QUANTILES, TOP_VALUE_KINDS, ProfileStatement
+from snowmcp.common.results import QueryResult
+from snowmcp.common.sql.profile import QUANTILES, TOP_VALUE_KINDS, ProfileStatement
 
 _COUNTS = {"distinct", "zeros", "negatives", "true_count"}
 
@@ -61,7 +61,7 @@ def read_profile(statement: ProfileStatement, result: QueryResult) -> tuple[int,
 
     The statistics row comes first; when the result size cap cut the top-value rows after it,
     the columns whose top values may be incomplete say `top_values_truncated`."""
-    from common.errors import InvalidArgument
+    from snowmcp.common.errors import InvalidArgument
 
     if not result.rows:
         raise InvalidArgument("the profile of these columns does not fit the result size cap",

@@ -20,14 +20,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from common.errors import InvalidArgument
-from common.sql.columns import Column, ColumnKind, TableColumns, quoted
-from common.sql.metrics import Filter, Metric, all_of, filter_condition, instant_range, literal, metric_expression
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.common.sql.columns import Column, ColumnKind, TableColumns, quoted
+from snowmcp.common.sql.metrics import Filter, Metric, all_of, filter_condition, instant_range, literal, metric_expression
 
 if TYPE_CHECKING:
     from sqlglot import exp
 
-    from common.warehouse.base import TableRef
+    from snowmcp.common.warehouse.base import TableRef
 
 Grain = Literal["hour", "day", "week", "month", "quarter", "year"]
 GRAINS: tuple[str, ...] = ("hour", "day", "week", "month", "quarter", "year")
@@ -255,6 +255,6 @@ def _when(condition: exp.Expression, value: exp.Expression) -> exp.Case:
 
 
 def _table(ref: TableRef) -> exp.Table:
-    from common.identifiers import table_expression
+    from snowmcp.common.identifiers import table_expression
 
     return table_expression(ref)

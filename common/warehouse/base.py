@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from common.results import ColumnInfo, RowCollector
+from snowmcp.common.results import ColumnInfo, RowCollector
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ from typing import Any, TypeVar
 
 import anyio
 
-from common.concurrency import WorkerPools
-from common.errors import NotFound, QueryFailed, QueryTimeout, WarehouseUnavailable
-from common.results import ColumnInfo, RowCollector
-from common.warehouse.duckdb_cells import CellCapper
-from common.warehouse.duckdb_engine import EngineConfig, SharedEngine, open_locked
-from common.warehouse.base import (
+from snowmcp.common.concurrency import WorkerPools
+from snowmcp.common.errors import NotFound, QueryFailed, QueryTimeout, WarehouseUnavailable
+from snowmcp.common.results import ColumnInfo, RowCollector
+from snowmcp.common.warehouse.duckdb_cells import CellCapper
+from snowmcp.common.warehouse.duckdb_engine import EngineConfig, SharedEngine, open_locked
+from snowmcp.common.warehouse.base import (
     ColumnDescription,
     DatabaseInfo,
     FetchOutcome,

@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from common.result_cells import Cut
-from common.results import ColumnInfo
+from snowmcp.common.result_cells import Cut
+from snowmcp.common.results import ColumnInfo
 
 _ALIAS = "_snowmcp_cells"
 

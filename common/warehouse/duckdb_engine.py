@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common.settings import Settings
+from snowmcp.common.settings import Settings
 
 TEMP_FOLDER = "duckdb_tmp"
 log = logging.getLogger("snowmcp.duckdb")

@@ -14,9 +14,9 @@ from typing import Literal
 
 import anyio
 
-from common.errors import ConfigError
-from common.settings import Settings
-from common.warehouse.base import Warehouse
+from snowmcp.common.errors import ConfigError
+from snowmcp.common.settings import Settings
+from snowmcp.common.warehouse.base import Warehouse
 
 _FORMS = "demo, duckdb:///path/NAME.duckdb, snowflake:// or snowflake://<connection_name>"
 
@@ -50,18 +50,18 @@ async def open_warehouse(settings: Settings) -> Warehouse:
     """Open the configured warehouse (blocking work runs in a worker thread)."""
     spec = parse_warehouse_url(settings.warehouse)
     if spec.kind == "snowflake":
-        from common.warehouse.snowflake import SnowflakeWarehouse  # imports the connector only now
+        from snowmcp.common.warehouse.snowflake import SnowflakeWarehouse  # imports the connector only now
 
         return await SnowflakeWarehouse.open(spec.connection_name, settings)
 
     def open_duckdb() -> Warehouse:
-        from common.concurrency import WorkerPools
-        from common.warehouse.duckdb import DuckDBWarehouse
-        from common.warehouse.duckdb_engine import EngineConfig
+        from snowmcp.common.concurrency import WorkerPools
+        from snowmcp.common.warehouse.duckdb import DuckDBWarehouse
+        from snowmcp.common.warehouse.duckdb_engine import EngineConfig
 
         engine, pools = EngineConfig.from_settings(settings), WorkerPools.from_settings(settings)
         if spec.kind == "demo":
-            from common.demo_warehouse import ensure_demo_warehouse
+            from snowmcp.common.demo_warehouse import ensure_demo_warehouse
 
             return DuckDBWarehouse(ensure_demo_warehouse(settings.state_path), engine, pools)
         assert spec.path is not None

@@ -37,15 +37,15 @@ from typing import Any, TypeVar
 
 import anyio
 
-from common.concurrency import WorkerPools
-from common.errors import NotFound, QueryFailed, QueryTimeout, SnowmcpError, WarehouseUnavailable
-from common.results import ColumnInfo, RowCollector
-from common.settings import Settings
-from common.warehouse.base import (
+from snowmcp.common.concurrency import WorkerPools
+from snowmcp.common.errors import NotFound, QueryFailed, QueryTimeout, SnowmcpError, WarehouseUnavailable
+from snowmcp.common.results import ColumnInfo, RowCollector
+from snowmcp.common.settings import Settings
+from snowmcp.common.warehouse.base import (
     FetchOutcome, QueryTag,
 )
-from common.warehouse.snowflake_catalog import SnowflakeCatalog, column_type
-from common.warehouse.snowflake_pool import (
+from snowmcp.common.warehouse.snowflake_catalog import SnowflakeCatalog, column_type
+from snowmcp.common.warehouse.snowflake_pool import (
     BASE_QUERY_TAG, ConnectionAbandoned, ConnectionConfig, ConnectionPool, PooledConnection, connect, errno_of,
     resolve_config, summarize,
 )

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from common.errors import NotFound
-from common.warehouse.base import ColumnDescription, DatabaseInfo, SchemaInfo, TableDescription, TableInfo, TableRef
-from common.warehouse.duckdb import like_pattern
+from snowmcp.common.errors import NotFound
+from snowmcp.common.warehouse.base import ColumnDescription, DatabaseInfo, SchemaInfo, TableDescription, TableInfo, TableRef
+from snowmcp.common.warehouse.duckdb import like_pattern
 
 _TYPE_NAMES = {"FIXED": "NUMBER", "REAL": "FLOAT", "TEXT": "VARCHAR"}
 

@@ -31,8 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from common.errors import ConfigError, WarehouseUnavailable
-from common.settings import Settings
+from snowmcp.common.errors import ConfigError, WarehouseUnavailable
+from snowmcp.common.settings import Settings
 
 log = logging.getLogger("snowmcp.snowflake")
 

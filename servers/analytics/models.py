@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from common.sql.profile_result import ColumnProfile, ValueCount
+from snowmcp.common.sql.profile_result import ColumnProfile, ValueCount
 
 
 class Provenance(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from servers.analytics.models import Alert, ColumnProfile
+from snowmcp.servers.analytics.models import Alert, ColumnProfile
 
 MOSTLY_NULL_PERCENT = 50.0
 UNIQUE_RATIO = 0.98  # approximate distinct counts err by a percent or two

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from mcp.server.mcpserver import MCPServer
 
-from common.runtime import ServerRuntime
-from common.server_factory import new_server
-from common.settings import Settings
-from common.warehouse.base import Warehouse
-from servers.analytics.tools import build_tools
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.common.server_factory import new_server
+from snowmcp.common.settings import Settings
+from snowmcp.common.warehouse.base import Warehouse
+from snowmcp.servers.analytics.tools import build_tools
 
 INSTRUCTIONS = """\
 Answers "what does this data look like and what changed" without writing SQL; every number is

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.errors import InvalidArgument
-from common.identifiers import table_expression
-from common.sql.columns import Column, TableColumns, non_finite, quoted
-from common.sql.metrics import Filter, Metric, all_of, filter_condition, instant_range, literal, metric_expression
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.common.identifiers import table_expression
+from snowmcp.common.sql.columns import Column, TableColumns, non_finite, quoted
+from snowmcp.common.sql.metrics import Filter, Metric, all_of, filter_condition, instant_range, literal, metric_expression
 
 if TYPE_CHECKING:
     from sqlglot import exp
 
-    from common.warehouse.base import TableRef
+    from snowmcp.common.warehouse.base import TableRef
 
 
 class OrderBy(BaseModel):

@@ -7,27 +7,27 @@ from typing import TYPE_CHECKING, Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from common.errors import InvalidArgument
-from common.identifiers import resolve_table
-from common.results import QueryResult
-from common.runtime import ServerRuntime
-from common.statement import Rendered
-from common.sql.anomaly import Method, Seasonality, anomaly_query
-from common.sql.columns import ColumnKind, TableColumns
-from common.sql.metrics import Filters, Metric, Metrics
-from common.sql.profile import profile_statements
-from common.sql.time_series import Grain, SeriesRows, SeriesSpec, read_series, series_query
-from common.toolkit import Toolset
-from common.warehouse.base import TableDescription
-from servers.analytics import statements
-from servers.analytics.models import (
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.common.identifiers import resolve_table
+from snowmcp.common.results import QueryResult
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.common.statement import Rendered
+from snowmcp.common.sql.anomaly import Method, Seasonality, anomaly_query
+from snowmcp.common.sql.columns import ColumnKind, TableColumns
+from snowmcp.common.sql.metrics import Filters, Metric, Metrics
+from snowmcp.common.sql.profile import profile_statements
+from snowmcp.common.sql.time_series import Grain, SeriesRows, SeriesSpec, read_series, series_query
+from snowmcp.common.toolkit import Toolset
+from snowmcp.common.warehouse.base import TableDescription
+from snowmcp.servers.analytics import statements
+from snowmcp.servers.analytics.models import (
     Anomalies, Anomaly, AggregateResult, Bin, Contributor, Correlation, Correlations, Histogram, LeftOut,
     PeriodComparison,
     PeriodValue, Point, TableProfile, TimeSeries, ValueCount, ValueCounts,
 )
-from common.sql.profile_result import read_profile
-from servers.analytics.profile_report import alerts_for
-from servers.analytics.statements import OrderBy, Period
+from snowmcp.common.sql.profile_result import read_profile
+from snowmcp.servers.analytics.profile_report import alerts_for
+from snowmcp.servers.analytics.statements import OrderBy, Period
 
 if TYPE_CHECKING:
     from sqlglot import exp

@@ -6,13 +6,13 @@ import datetime as dt
 import statistics
 from collections.abc import Iterable
 
-from servers.etl.config import EtlConfig, TableSla
-from servers.etl.errors_kb import categorize, signature
-from servers.etl.models import (
+from snowmcp.servers.etl.config import EtlConfig, TableSla
+from snowmcp.servers.etl.errors_kb import categorize, signature
+from snowmcp.servers.etl.models import (
     FAILED, GOOD, Breach, FailureGroup, PipelineRun, PipelineSummary, TableFreshness, TrendRun,
 )
-from servers.etl.sources.base import started
-from servers.etl.timeutil import human, iso, parse_clock_time, parse_duration, to_datetime
+from snowmcp.servers.etl.sources.base import started
+from snowmcp.servers.etl.timeutil import human, iso, parse_clock_time, parse_duration, to_datetime
 
 
 def failure_groups(failures: list[PipelineRun], pipelines: dict[str, PipelineSummary]) -> list[FailureGroup]:

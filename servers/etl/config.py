@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.errors import ConfigError
-from servers.etl.models import SLA
-from servers.etl.timeutil import parse_clock_time, parse_duration
+from snowmcp.common.errors import ConfigError
+from snowmcp.servers.etl.models import SLA
+from snowmcp.servers.etl.timeutil import parse_clock_time, parse_duration
 
 _PIPELINE_KEYS = {"expected_by", "max_lag", "max_duration", "upstream", "owner", "schedule", "description"}
 _TABLE_KEYS = {"max_age", "owner"}

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from common.errors import InvalidArgument, NotFound
-from servers.etl.errors_kb import categorize, signature
-from servers.etl.models import FAILED, GOOD, AffectedPipeline, Diagnosis, PipelineRun, UpstreamState
-from servers.etl.registry import Registry
-from servers.etl.snapshot import Snapshot
-from servers.etl.sources.base import RunQuery, started
-from common.durations import shift
-from servers.etl.timeutil import human, parse_duration, to_datetime
+from snowmcp.common.errors import InvalidArgument, NotFound
+from snowmcp.servers.etl.errors_kb import categorize, signature
+from snowmcp.servers.etl.models import FAILED, GOOD, AffectedPipeline, Diagnosis, PipelineRun, UpstreamState
+from snowmcp.servers.etl.registry import Registry
+from snowmcp.servers.etl.snapshot import Snapshot
+from snowmcp.servers.etl.sources.base import RunQuery, started
+from snowmcp.common.durations import shift
+from snowmcp.servers.etl.timeutil import human, parse_duration, to_datetime
 
 SIMILAR_LOOKBACK = dt.timedelta(days=90)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from servers.etl import analysis
-from servers.etl.models import FAILED, FailingPipeline, HealthSummary, PipelineRun
-from servers.etl.registry import Registry
-from servers.etl.snapshot import Snapshot, table_freshness
-from servers.etl.sources.base import RunQuery, started
-from servers.etl.timeutil import human, iso, to_datetime
+from snowmcp.servers.etl import analysis
+from snowmcp.servers.etl.models import FAILED, FailingPipeline, HealthSummary, PipelineRun
+from snowmcp.servers.etl.registry import Registry
+from snowmcp.servers.etl.snapshot import Snapshot, table_freshness
+from snowmcp.servers.etl.sources.base import RunQuery, started
+from snowmcp.servers.etl.timeutil import human, iso, to_datetime
 
 DAY = dt.timedelta(hours=24)
 

@@ -11,17 +11,17 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from common.errors import ConfigError, InvalidArgument, NotFound, SnowmcpError
-from common.runtime import ServerRuntime
-from servers.etl.config import EtlConfig, load_config, load_json_setting, parse_config
-from servers.etl.demo_slas import DEMO_SLAS
-from servers.etl.models import PipelineRun, PipelineSummary, SourceStatus
-from servers.etl.settings import EtlSettings
-from servers.etl.sources.audit import AuditSource
-from servers.etl.sources.base import LEFT_OUT, PARTIAL, RunPage, RunQuery, Source, select_runs
-from servers.etl.sources.dbt import DbtSource
-from servers.etl.sources.snowflake import SnowflakeSource
-from servers.etl.timeutil import UTC, parse_timestamp, to_datetime
+from snowmcp.common.errors import ConfigError, InvalidArgument, NotFound, SnowmcpError
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.servers.etl.config import EtlConfig, load_config, load_json_setting, parse_config
+from snowmcp.servers.etl.demo_slas import DEMO_SLAS
+from snowmcp.servers.etl.models import PipelineRun, PipelineSummary, SourceStatus
+from snowmcp.servers.etl.settings import EtlSettings
+from snowmcp.servers.etl.sources.audit import AuditSource
+from snowmcp.servers.etl.sources.base import LEFT_OUT, PARTIAL, RunPage, RunQuery, Source, select_runs
+from snowmcp.servers.etl.sources.dbt import DbtSource
+from snowmcp.servers.etl.sources.snowflake import SnowflakeSource
+from snowmcp.servers.etl.timeutil import UTC, parse_timestamp, to_datetime
 
 T = TypeVar("T")
 log = logging.getLogger("snowmcp.etl")

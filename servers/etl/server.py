@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from mcp.server.mcpserver import MCPServer
 
-from common.runtime import ServerRuntime
-from common.server_factory import new_server
-from common.settings import Settings
-from common.warehouse.base import Warehouse
-from servers.etl.registry import Registry
-from servers.etl.settings import EtlSettings
-from servers.etl.tools import build_tools
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.common.server_factory import new_server
+from snowmcp.common.settings import Settings
+from snowmcp.common.warehouse.base import Warehouse
+from snowmcp.servers.etl.registry import Registry
+from snowmcp.servers.etl.settings import EtlSettings
+from snowmcp.servers.etl.tools import build_tools
 
 INSTRUCTIONS = """\
 Answers "what broke, why, and what is stale because of it" from pipeline run records: an audit table

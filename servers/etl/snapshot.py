@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from common.errors import InvalidArgument, NotFound, SnowmcpError
-from common.identifiers import parse_table_name, resolve_table, table_expression
-from common.sql.columns import TableColumns, quoted
-from servers.etl import analysis
-from servers.etl.config import TableSla
-from servers.etl.models import PipelineSummary, SourceStatus, TableFreshness
-from servers.etl.registry import Registry
-from servers.etl.sources.base import fetch_all
+from snowmcp.common.errors import InvalidArgument, NotFound, SnowmcpError
+from snowmcp.common.identifiers import parse_table_name, resolve_table, table_expression
+from snowmcp.common.sql.columns import TableColumns, quoted
+from snowmcp.servers.etl import analysis
+from snowmcp.servers.etl.config import TableSla
+from snowmcp.servers.etl.models import PipelineSummary, SourceStatus, TableFreshness
+from snowmcp.servers.etl.registry import Registry
+from snowmcp.servers.etl.sources.base import fetch_all
 
 DEFAULT_TABLE_SLAS = "ANALYTICS.OPS.TABLE_SLAS"
 MAX_TABLE_SLAS = 50_000  # rows of the SLA table read (paged); more are noted as left out

@@ -6,9 +6,9 @@ import datetime as dt
 import math
 import re
 
-from common import durations
-from common.durations import UTC, as_utc, parse_since, parse_timestamp  # noqa: F401 - re-exported
-from common.errors import InvalidArgument
+from snowmcp.common import durations
+from snowmcp.common.durations import UTC, as_utc, parse_since, parse_timestamp  # noqa: F401 - re-exported
+from snowmcp.common.errors import InvalidArgument
 
 
 

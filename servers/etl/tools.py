@@ -8,22 +8,22 @@ from typing import Annotated
 
 from pydantic import Field
 
-from common.toolkit import Toolset
-from servers.etl import analysis
-from servers.etl.diagnose import diagnose
-from servers.etl.health import health
-from servers.etl.models import (
+from snowmcp.common.toolkit import Toolset
+from snowmcp.servers.etl import analysis
+from snowmcp.servers.etl.diagnose import diagnose
+from snowmcp.servers.etl.health import health
+from snowmcp.servers.etl.models import (
     FINISHED, PROBLEMS, Diagnosis, DurationTrends, FailedRuns, Freshness, HealthSummary, PipelineDetail,
     PipelineList, PipelineSummary,
     RunList, SlaBreaches, Status,
 )
-from servers.etl.registry import Registry
-from servers.etl.settings import SourceName
-from servers.etl.snapshot import Snapshot, table_freshness
-from servers.etl.sources.base import RunQuery
-from common.durations import shift
-from common.errors import InvalidArgument
-from servers.etl.timeutil import iso, parse_since
+from snowmcp.servers.etl.registry import Registry
+from snowmcp.servers.etl.settings import SourceName
+from snowmcp.servers.etl.snapshot import Snapshot, table_freshness
+from snowmcp.servers.etl.sources.base import RunQuery
+from snowmcp.common.durations import shift
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.servers.etl.timeutil import iso, parse_since
 
 MAX_SLA_DAYS = 366  # every day checked can be a breach: a longer look-back is an unbounded answer
 PipelineArg = Annotated[str, Field(description="Pipeline id or name, as list_pipelines shows it "

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from servers.quality.thresholds import Bounds, RangeThresholds, RowThresholds
+from snowmcp.servers.quality.thresholds import Bounds, RangeThresholds, RowThresholds
 
 Severity = Literal["low", "medium", "high", "critical"]
 Scalar = str | int | float | bool

@@ -15,15 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from common.durations import as_utc, parse_duration
-from common.errors import InvalidArgument
-from common.identifiers import table_expression
-from common.sql.columns import Column, ColumnKind, TableColumns, column_kind, quoted
-from common.sql.metrics import Metric, literal, metric_expression
-from common.warehouse.base import TableDescription
-from servers.quality import check_types as types
-from servers.quality.suite import DeclaredCheck
-from servers.quality.thresholds import Status
+from snowmcp.common.durations import as_utc, parse_duration
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.common.identifiers import table_expression
+from snowmcp.common.sql.columns import Column, ColumnKind, TableColumns, column_kind, quoted
+from snowmcp.common.sql.metrics import Metric, literal, metric_expression
+from snowmcp.common.warehouse.base import TableDescription
+from snowmcp.servers.quality import check_types as types
+from snowmcp.servers.quality.suite import DeclaredCheck
+from snowmcp.servers.quality.thresholds import Status
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -532,7 +532,7 @@ def schema_changes(before: dict[str, str], after: dict[str, str]) -> list[tuple[
 def _completeness(check: DeclaredCheck, scope: Scope) -> CompiledCheck:
     from sqlglot import exp
 
-    from common.sql.time_series import SeriesSpec, completeness_query
+    from snowmcp.common.sql.time_series import SeriesSpec, completeness_query
 
     params = check.params
     assert isinstance(params, types.CompletenessByPeriod)

@@ -11,7 +11,7 @@ SUITES = Path(__file__).with_name("demo_suites")
 def suites_folder(state_path: Path) -> Path:
     """Where `snowmcp demo init` installs the demo suites: beside the demo warehouse under the state dir.
     It is also the default (and only) folder `suite_path` may read unless SNOWMCP_QUALITY_SUITES_DIR says otherwise."""
-    from common.demo_warehouse import demo_path
+    from snowmcp.common.demo_warehouse import demo_path
 
     return demo_path(state_path).parent / "quality"
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from common.errors import InvalidArgument
-from common.runtime import ServerRuntime
-from servers.quality.history import HistoryBackend
-from servers.quality.models import FailedRows
-from servers.quality.runner import QualityRunner
-from servers.quality.suite import Suite, suite_from_data
-from servers.quality.suite_limits import MAX_SUITE_BYTES
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.servers.quality.history import HistoryBackend
+from snowmcp.servers.quality.models import FailedRows
+from snowmcp.servers.quality.runner import QualityRunner
+from snowmcp.servers.quality.suite import Suite, suite_from_data
+from snowmcp.servers.quality.suite_limits import MAX_SUITE_BYTES
 
 ROW_CHECKS = ("Row checks: missing, duplicate, accepted_values, invalid_values, regex, value_range, length_range, "
               "relationships, expression, failed_rows.")

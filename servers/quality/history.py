@@ -27,7 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 import anyio
 
-from common.errors import NotFound
+from snowmcp.common.errors import NotFound
 
 log = logging.getLogger("snowmcp.quality.history")
 T = TypeVar("T")

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from common.results import inlined
+from snowmcp.common.results import inlined
 
 Status = Literal["pass", "warn", "fail", "error"]
 

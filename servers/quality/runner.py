@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 from cachetools import LRUCache
 
-from common.errors import SnowmcpError
-from common.identifiers import resolve_table
-from common.runtime import ServerRuntime
-from common.sql.columns import TableColumns
-from common.statement import Rendered
-from servers.quality.compile import CompiledCheck, Measured, Outcome, Scope, compile_check
-from servers.quality.history import HistoryBackend, RunRecord
-from servers.quality.models import CheckResult, HistoryInfo, RunResult, Statement
-from servers.quality.suite import DeclaredCheck, Suite, check_definition
+from snowmcp.common.errors import SnowmcpError
+from snowmcp.common.identifiers import resolve_table
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.common.sql.columns import TableColumns
+from snowmcp.common.statement import Rendered
+from snowmcp.servers.quality.compile import CompiledCheck, Measured, Outcome, Scope, compile_check
+from snowmcp.servers.quality.history import HistoryBackend, RunRecord
+from snowmcp.servers.quality.models import CheckResult, HistoryInfo, RunResult, Statement
+from snowmcp.servers.quality.suite import DeclaredCheck, Suite, check_definition
 
 if TYPE_CHECKING:
     from sqlglot import exp

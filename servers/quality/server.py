@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from mcp.server.mcpserver import MCPServer
 
-from common.runtime import ServerRuntime
-from common.server_factory import new_server
-from common.settings import Settings
-from common.warehouse.base import Warehouse
-from servers.quality.history import HistoryBackend, HistoryStore
-from servers.quality.settings import QualitySettings
-from servers.quality.stores import PreferredStore
-from servers.quality.suite_files import SuiteFolders
-from servers.quality.warehouse_history import WarehouseHistoryStore
-from servers.quality.tools import build_tools
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.common.server_factory import new_server
+from snowmcp.common.settings import Settings
+from snowmcp.common.warehouse.base import Warehouse
+from snowmcp.servers.quality.history import HistoryBackend, HistoryStore
+from snowmcp.servers.quality.settings import QualitySettings
+from snowmcp.servers.quality.stores import PreferredStore
+from snowmcp.servers.quality.suite_files import SuiteFolders
+from snowmcp.servers.quality.warehouse_history import WarehouseHistoryStore
+from snowmcp.servers.quality.tools import build_tools
 
 INSTRUCTIONS = """\
 Data-quality checks declared per table (YAML suites), run in the warehouse, with stored history.

@@ -22,7 +22,7 @@ class QualitySettings(BaseSettings):
 
     def suite_folders(self, state_path: Path) -> list[Path]:
         """The configured suite folders (user home expanded), or the default folders for `state_path`."""
-        from servers.quality.demo import SUITES, suites_folder
+        from snowmcp.servers.quality.demo import SUITES, suites_folder
 
         if not self.quality_suites_dir or not self.quality_suites_dir.strip():
             return [suites_folder(state_path), SUITES]

@@ -13,9 +13,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from common.errors import NotFound, SnowmcpError
-from servers.quality.history import HistoryStore, RunRecord, SavedAt
-from servers.quality.warehouse_history import WarehouseHistoryStore
+from snowmcp.common.errors import NotFound, SnowmcpError
+from snowmcp.servers.quality.history import HistoryStore, RunRecord, SavedAt
+from snowmcp.servers.quality.warehouse_history import WarehouseHistoryStore
 
 log = logging.getLogger("snowmcp.quality.history")
 T = TypeVar("T")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.identifiers import resolve_table
-from common.runtime import ServerRuntime
-from common.sql.columns import TableColumns
-from common.sql.profile import profile_statements
-from common.sql.profile_result import ColumnProfile, read_profile
-from servers.quality.models import SuggestedSuite
+from snowmcp.common.identifiers import resolve_table
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.common.sql.columns import TableColumns
+from snowmcp.common.sql.profile import profile_statements
+from snowmcp.common.sql.profile_result import ColumnProfile, read_profile
+from snowmcp.servers.quality.models import SuggestedSuite
 
 ACCEPTED_VALUES_MAX = 20
 KEY_RATIO = 0.98

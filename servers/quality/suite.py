@@ -26,11 +26,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from common.errors import InvalidArgument
-from servers.quality.check_types import CHECK_TYPES, CheckBase
-from servers.quality.suite_limits import MAX_CHECKS, check_object, check_text, key_path
-from servers.quality.suite_yaml import compose
-from servers.quality.thresholds import RangeThresholds, RowThresholds
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.servers.quality.check_types import CHECK_TYPES, CheckBase
+from snowmcp.servers.quality.suite_limits import MAX_CHECKS, check_object, check_text, key_path
+from snowmcp.servers.quality.suite_yaml import compose
+from snowmcp.servers.quality.thresholds import RangeThresholds, RowThresholds
 
 SCHEMA_PATH = Path(__file__).with_name("suite.schema.json")
 
@@ -152,7 +152,7 @@ def suite_from_data(data: Any, lines: dict[tuple[Any, ...], int] | None = None, 
 def _as_of(value: Any, lines: dict[tuple[Any, ...], int], errors: list[str]) -> dt.datetime | None:
     if value is None:
         return None
-    from common.durations import as_utc, parse_timestamp
+    from snowmcp.common.durations import as_utc, parse_timestamp
 
     if isinstance(value, dt.datetime):
         return as_utc(value)

@@ -20,8 +20,8 @@ import os
 import stat
 from pathlib import Path
 
-from common.errors import InvalidArgument
-from servers.quality.suite_limits import MAX_SUITE_BYTES
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.servers.quality.suite_limits import MAX_SUITE_BYTES
 
 _HINT = "Put the suite in one of the suite folders, or set SNOWMCP_QUALITY_SUITES_DIR to allow its folder."
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from common.errors import InvalidArgument
+from snowmcp.common.errors import InvalidArgument
 
 MAX_SUITE_BYTES = 1_000_000
 MAX_DEPTH = 32

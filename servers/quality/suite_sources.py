@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from common.errors import InvalidArgument
-from servers.quality.suite import Suite, inline_suite, parse_suite, suite_from_data
-from servers.quality.suite_files import SuiteFolders
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.servers.quality.suite import Suite, inline_suite, parse_suite, suite_from_data
+from snowmcp.servers.quality.suite_files import SuiteFolders
 
 class SuiteSources:
     """Turns a tool call's suite arguments into a validated `Suite`."""

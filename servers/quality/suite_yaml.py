@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from common.errors import InvalidArgument
-from servers.quality.suite_limits import MAX_DEPTH
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.servers.quality.suite_limits import MAX_DEPTH
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _GRAMMAR = re.compile(r"^['\"](?:<[\w -]+>|[,:\[\]{}?-])['\"]$")  # a token kind or a bracket: no file content

@@ -8,23 +8,23 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from common.durations import parse_since
-from common.identifiers import resolve_table
-from common.runtime import ServerRuntime
-from common.toolkit import Toolset
-from servers.quality.check_types import CHECK_TYPES
-from servers.quality.failed_rows import failed_rows
-from servers.quality.history import HistoryBackend
-from servers.quality.models import (
+from snowmcp.common.durations import parse_since
+from snowmcp.common.identifiers import resolve_table
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.common.toolkit import Toolset
+from snowmcp.servers.quality.check_types import CHECK_TYPES
+from snowmcp.servers.quality.failed_rows import failed_rows
+from snowmcp.servers.quality.history import HistoryBackend
+from snowmcp.servers.quality.models import (
     CheckHistory, CheckTypeInfo, CheckTypeList, CompiledCheckInfo, FailedRows, RunResult, SchemaDiff, SuggestedSuite,
     SuiteValidation,
 )
-from servers.quality.runner import QualityRunner
-from servers.quality.suggest import suggest_suite
-from servers.quality.suite import SCHEMA_PATH
-from servers.quality.suite_files import SuiteFolders
-from servers.quality.suite_sources import SuiteSources
-from servers.quality.thresholds import __doc__ as THRESHOLDS_DOC
+from snowmcp.servers.quality.runner import QualityRunner
+from snowmcp.servers.quality.suggest import suggest_suite
+from snowmcp.servers.quality.suite import SCHEMA_PATH
+from snowmcp.servers.quality.suite_files import SuiteFolders
+from snowmcp.servers.quality.suite_sources import SuiteSources
+from snowmcp.servers.quality.thresholds import __doc__ as THRESHOLDS_DOC
 
 SuiteText = Annotated[str | dict[str, Any] | None, Field(
     description="A suite in YAML (or the same structure as an object): table, optional filter, checks and columns "
@@ -126,7 +126,7 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFol
     @tools.tool(title="Schema diff", **read_only)
     async def schema_diff(table: Annotated[str, Field(description="Table as DATABASE.SCHEMA.TABLE.")]) -> SchemaDiff:
         """Columns added, dropped or retyped since the last stored snapshot (taken by each run_checks)."""
-        from servers.quality.compile import schema_changes
+        from snowmcp.servers.quality.compile import schema_changes
 
         warehouse = await runtime.warehouse()
         description = await runtime.catalog(lambda w: resolve_table(w, table))

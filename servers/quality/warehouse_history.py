@@ -17,11 +17,11 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from common.durations import as_utc, parse_timestamp
-from common.errors import InvalidArgument, NotFound, SnowmcpError
-from common.identifiers import parse_table_name
-from common.runtime import ServerRuntime
-from servers.quality.history import RESULT_COLUMNS, RunRecord, SavedAt
+from snowmcp.common.durations import as_utc, parse_timestamp
+from snowmcp.common.errors import InvalidArgument, NotFound, SnowmcpError
+from snowmcp.common.identifiers import parse_table_name
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.servers.quality.history import RESULT_COLUMNS, RunRecord, SavedAt
 
 if TYPE_CHECKING:
     from sqlglot import exp

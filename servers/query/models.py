@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from common.results import QueryResult
-from common.warehouse.base import DatabaseInfo, SchemaInfo, TableInfo
+from snowmcp.common.results import QueryResult
+from snowmcp.common.warehouse.base import DatabaseInfo, SchemaInfo, TableInfo
 
 
 class DatabaseList(BaseModel):

@@ -6,12 +6,12 @@ import json
 
 from mcp.server.mcpserver import MCPServer
 
-from common.runtime import ServerRuntime
-from common.server_factory import new_server
-from common.settings import Settings
-from common.toolkit import resource_errors
-from common.warehouse.base import TableRef, Warehouse
-from servers.query.tools import build_tools
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.common.server_factory import new_server
+from snowmcp.common.settings import Settings
+from snowmcp.common.toolkit import resource_errors
+from snowmcp.common.warehouse.base import TableRef, Warehouse
+from snowmcp.servers.query.tools import build_tools
 
 INSTRUCTIONS = """\
 Read-only access to a SQL warehouse (Snowflake, or an embedded DuckDB demo).

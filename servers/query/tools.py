@@ -6,14 +6,14 @@ from typing import Annotated
 
 from pydantic import Field
 
-from common.errors import InvalidArgument
-from common.identifiers import resolve_table, table_expression
-from common.results import QueryResult
-from common.runtime import ServerRuntime
-from common.sql.columns import TableColumns, quoted
-from common.toolkit import Toolset
-from common.warehouse.base import TableDescription
-from servers.query.models import DatabaseList, QueryPlan, SampleRows, SchemaList, SqlVerdict, TableList
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.common.identifiers import resolve_table, table_expression
+from snowmcp.common.results import QueryResult
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.common.sql.columns import TableColumns, quoted
+from snowmcp.common.toolkit import Toolset
+from snowmcp.common.warehouse.base import TableDescription
+from snowmcp.servers.query.models import DatabaseList, QueryPlan, SampleRows, SchemaList, SqlVerdict, TableList
 
 TableName = Annotated[
     str,

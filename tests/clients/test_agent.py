@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from clients.host.agent import run_turn
-from clients.host.config import ServerSpec
-from clients.host.host import Host
-from clients.host.providers.base import Message, ProviderError, Reply, ToolSpec
-from clients.host.providers.scripted import ScriptedProvider
+from snowmcp.clients.host.agent import run_turn
+from snowmcp.clients.host.config import ServerSpec
+from snowmcp.clients.host.host import Host
+from snowmcp.clients.host.providers.base import Message, ProviderError, Reply, ToolSpec
+from snowmcp.clients.host.providers.scripted import ScriptedProvider
 from tests.clients.toy_server import build as toy
 
 pytestmark = pytest.mark.anyio
@@ -47,7 +47,7 @@ async def test_the_step_limit_stops_a_model_that_never_answers() -> None:
         name = "looping"
 
         async def complete(self, system: str, messages: list[Message], tools: list[ToolSpec]) -> Reply:
-            from clients.host.providers.base import ToolCall
+            from snowmcp.clients.host.providers.base import ToolCall
 
             return Reply(text=None, tool_calls=[ToolCall(str(len(messages)), "toy__echo", {"text": "again"})])
 
@@ -70,12 +70,12 @@ async def test_scripts_chain_results_and_refuse_unknown_tools(tmp_path: Path) ->
 
 async def test_the_demo_session_runs_against_all_four_servers(settings) -> None:  # noqa: ANN001
     """The script `make demo` plays, in memory: every step's tool exists and only the planted write fails."""
-    from clients.host.demo import SESSION
-    from servers.analytics.server import build_server as analytics
-    from servers.etl.server import build_server as etl
-    from servers.quality.demo import SUITES
-    from servers.quality.server import build_server as quality
-    from servers.query.server import build_server as query
+    from snowmcp.clients.host.demo import SESSION
+    from snowmcp.servers.analytics.server import build_server as analytics
+    from snowmcp.servers.etl.server import build_server as etl
+    from snowmcp.servers.quality.demo import SUITES
+    from snowmcp.servers.quality.server import build_server as quality
+    from snowmcp.servers.query.server import build_server as query
 
     demo_settings = settings.model_copy(update={"warehouse": "demo"})
     demo_settings.state_path.mkdir(parents=True, exist_ok=True)

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.processes import REPO, server_env
+from snowmcp.clients.host.launch import snowmcp_command
 
 HERE = Path(__file__).parent
 
 
 def snowmcp(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "common.cli", *args], cwd=REPO, env=env, capture_output=True,
+    return subprocess.run([*snowmcp_command(), *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -81,7 +82,7 @@ def test_chat_with_a_scripted_model(toy_config: Path, env: dict[str, str], tmp_p
                      "--prompt", "echo hi", env=env)
     assert result.returncode == 0, result.stderr
     assert "you> echo hi" in result.stdout and "-> toy__echo" in result.stdout and "model> It said hi." in result.stdout
-    interactive = subprocess.run([sys.executable, "-m", "common.cli", "host", "--config", str(toy_config), "chat",
+    interactive = subprocess.run([*snowmcp_command(), "host", "--config", str(toy_config), "chat",
                                   "--provider", "scripted", "--script", str(script)], cwd=REPO, env=env,
                                  input="echo hi\nquit\n", capture_output=True, text=True, timeout=120)
     assert interactive.returncode == 0 and "model> It said hi." in interactive.stdout

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from clients.host.claude_desktop import config_path, merge_into, server_entries
-from clients.host.config import default_servers, load_config, parse_config
-from common.errors import ConfigError
+from snowmcp.clients.host.claude_desktop import config_path, merge_into, server_entries
+from snowmcp.clients.host.config import default_servers, load_config, parse_config
+from snowmcp.common.errors import ConfigError
+from snowmcp.clients.host.launch import snowmcp_command
 
 ENV = {"WH": "duckdb:///tmp/x.duckdb", "TOKEN": "s3cret"}
 
@@ -65,7 +66,7 @@ def test_a_config_file_disabled_entries_and_json_errors(tmp_path: Path) -> None:
 def test_the_default_is_the_four_servers_with_our_variables() -> None:
     specs = default_servers({"SNOWMCP_STATE_DIR": "/s", "SNOWFLAKE_HOME": "/h", "AWS_SECRET": "no"}, warehouse="demo")
     assert [s.name for s in specs] == ["query", "analytics", "etl", "quality"]
-    assert specs[0].command == sys.executable and specs[0].args == ("-m", "common.cli", "serve", "query")
+    assert [specs[0].command, *specs[0].args] == [*snowmcp_command(), "serve", "query"]
     assert specs[0].env == {"SNOWMCP_STATE_DIR": "/s", "SNOWFLAKE_HOME": "/h", "SNOWMCP_WAREHOUSE": "demo"}
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from clients.host.config import ServerSpec
-from clients.host.host import Host, safe_name
-from common.settings import Settings
+from snowmcp.clients.host.config import ServerSpec
+from snowmcp.clients.host.host import Host, safe_name
+from snowmcp.common.settings import Settings
 from tests.clients.toy_server import build as toy
 
 pytestmark = pytest.mark.anyio
@@ -29,8 +29,8 @@ def toy_process(name: str = "toy") -> ServerSpec:
 
 
 async def test_one_catalog_namespaces_tools_by_server(settings: Settings) -> None:
-    from servers.analytics.server import build_server as analytics
-    from servers.query.server import build_server as query
+    from snowmcp.servers.analytics.server import build_server as analytics
+    from snowmcp.servers.query.server import build_server as query
 
     targets = {"query": query(settings), "analytics": analytics(settings), "toy": toy()}
     async with Host([in_memory(n) for n in targets], targets=targets) as host:
@@ -114,7 +114,7 @@ async def test_a_tool_error_comes_back_as_an_error_outcome() -> None:
 
 
 async def test_progress_notifications_pass_through(settings: Settings) -> None:
-    from servers.analytics.server import build_server as analytics
+    from snowmcp.servers.analytics.server import build_server as analytics
 
     seen: list[float] = []
 

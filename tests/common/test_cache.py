@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from common.cache import ResultCache
+from snowmcp.common.cache import ResultCache
 from tests.helpers import FakeClock
 
 pytestmark = pytest.mark.anyio

@@ -12,8 +12,8 @@ from typing import Any
 import duckdb
 import pytest
 
-import common.demo_warehouse as demo
-from common.demo_warehouse import (
+import snowmcp.common.demo_warehouse as demo
+from snowmcp.common.demo_warehouse import (
     DEMO_ANOMALY_DATE,
     DEMO_DATABASE,
     build_demo_warehouse,

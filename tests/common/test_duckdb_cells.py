@@ -9,10 +9,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from common.results import ColumnInfo, QueryResult, RowCollector
-from common.warehouse.base import QueryTag
-from common.warehouse.duckdb import DuckDBWarehouse
-from common.warehouse.duckdb_engine import EngineConfig
+from snowmcp.common.results import ColumnInfo, QueryResult, RowCollector
+from snowmcp.common.warehouse.base import QueryTag
+from snowmcp.common.warehouse.duckdb import DuckDBWarehouse
+from snowmcp.common.warehouse.duckdb_engine import EngineConfig
 
 pytestmark = pytest.mark.anyio
 
@@ -69,7 +69,7 @@ async def test_statements_of_every_kind_still_run(warehouse: DuckDBWarehouse, sq
 
 
 async def test_a_statement_that_fails_reports_its_own_error(warehouse: DuckDBWarehouse) -> None:
-    from common.errors import QueryFailed
+    from snowmcp.common.errors import QueryFailed
 
     with pytest.raises(QueryFailed, match="no_such_table"):
         await fetch(warehouse, "SELECT * FROM no_such_table")

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from common.durations import UTC, parse_duration, parse_since, parse_timestamp
-from common.errors import InvalidArgument
-from servers.etl.timeutil import parse_duration as seconds, to_datetime
+from snowmcp.common.durations import UTC, parse_duration, parse_since, parse_timestamp
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.servers.etl.timeutil import parse_duration as seconds, to_datetime
 
 NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 

@@ -12,11 +12,11 @@ import anyio
 import duckdb
 import pytest
 
-from common.errors import QueryFailed
-from common.results import RowCollector
-from common.warehouse.base import QueryTag
-from common.warehouse.duckdb import DuckDBWarehouse
-from common.warehouse.duckdb_engine import EngineConfig
+from snowmcp.common.errors import QueryFailed
+from snowmcp.common.results import RowCollector
+from snowmcp.common.warehouse.base import QueryTag
+from snowmcp.common.warehouse.duckdb import DuckDBWarehouse
+from snowmcp.common.warehouse.duckdb_engine import EngineConfig
 from tests.processes import REPO
 
 pytestmark = pytest.mark.anyio
@@ -74,11 +74,11 @@ def test_file_logging_fails_cleanly_and_the_process_keeps_answering(warehouse_fi
     script = textwrap.dedent(f"""
         import anyio
         from pathlib import Path
-        from common.errors import QueryFailed
-        from common.results import RowCollector
-        from common.warehouse.base import QueryTag
-        from common.warehouse.duckdb import DuckDBWarehouse
-        from common.warehouse.duckdb_engine import EngineConfig
+        from snowmcp.common.errors import QueryFailed
+        from snowmcp.common.results import RowCollector
+        from snowmcp.common.warehouse.base import QueryTag
+        from snowmcp.common.warehouse.duckdb import DuckDBWarehouse
+        from snowmcp.common.warehouse.duckdb_engine import EngineConfig
 
         async def main():
             w = DuckDBWarehouse(Path({str(warehouse_file)!r}), EngineConfig(temp_directory=Path({str(tmp_path / "t")!r})))

@@ -21,8 +21,8 @@ from __future__ import annotations
 import pytest
 import sqlglot
 
-from common.errors import SqlRefused
-from common.guard import Guard
+from snowmcp.common.errors import SqlRefused
+from snowmcp.common.guard import Guard
 
 BOTH = ("snowflake", "duckdb")
 SF = ("snowflake",)

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from common.guard import Guard
+from snowmcp.common.guard import Guard
 from tests.common.test_guard import ALLOWED
 
 EXTRA = [

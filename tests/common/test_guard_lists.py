@@ -1,7 +1,7 @@
 """The guard's allow-lists are data, held to the libraries installed with them.
 
 A DuckDB or sqlglot upgrade that adds a function makes these fail until the
-lists are rebuilt and reviewed (`python -m common.guard.lists.build_duckdb`,
+lists are rebuilt and reviewed (`python -m snowmcp.common.guard.lists.build_duckdb`,
 `... build_sqlglot`): nothing new is trusted by default, and nothing listed is
 a name the engine does not have.
 """
@@ -14,8 +14,8 @@ import duckdb
 import pytest
 from sqlglot import exp
 
-from common.guard import Guard
-from common.guard.lists import dialect_lists, read_list, sqlglot_functions, sqlglot_nodes
+from snowmcp.common.guard import Guard
+from snowmcp.common.guard.lists import dialect_lists, read_list, sqlglot_functions, sqlglot_nodes
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_every_installed_duckdb_function_is_listed_or_refused(installed_duckdb_f
     lists = dialect_lists("duckdb")
     refused = read_list("duckdb_refused.txt")
     unreviewed = installed_duckdb_functions.keys() - lists.expressions - lists.tables - refused
-    assert unreviewed == set(), "rebuild and review: python -m common.guard.lists.build_duckdb"
+    assert unreviewed == set(), "rebuild and review: python -m snowmcp.common.guard.lists.build_duckdb"
     assert lists.expressions & refused == set() and lists.tables & refused == set()
 
 
@@ -56,7 +56,7 @@ def test_every_listed_sqlglot_class_exists_and_every_installed_one_is_reviewed()
     installed = {c.__name__ for c in vars(exp).values() if inspect.isclass(c) and issubclass(c, exp.Func)}
     assert sqlglot_functions() - installed == set()
     unreviewed = installed - sqlglot_functions() - read_list("sqlglot_refused.txt")
-    assert unreviewed == set(), "rebuild and review: python -m common.guard.lists.build_sqlglot"
+    assert unreviewed == set(), "rebuild and review: python -m snowmcp.common.guard.lists.build_sqlglot"
     nodes = sqlglot_nodes()
     assert all(hasattr(exp, name) and not issubclass(getattr(exp, name), exp.Func) for name in nodes)
 
@@ -76,7 +76,7 @@ def test_snowflake_lists_hold_no_system_cortex_or_result_scan_names() -> None:
 
 
 def test_the_duckdb_lists_are_what_the_build_rule_gives_for_this_engine() -> None:
-    from common.guard.lists.build_duckdb import build
+    from snowmcp.common.guard.lists.build_duckdb import build
 
     expressions, tables, refused = build(duckdb.connect())
     lists = dialect_lists("duckdb")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from common.errors import InvalidArgument
-from common.identifiers import parse_table_name, table_expression
-from common.warehouse.base import TableRef
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.common.identifiers import parse_table_name, table_expression
+from snowmcp.common.warehouse.base import TableRef
 
 
 @pytest.mark.parametrize(("text", "dialect", "parts"), [

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from common.errors import QueryFailed, WarehouseUnavailable
-from common.resilience import BreakerState, CircuitBreaker, call_with_retries, is_transient, resilient_call
+from snowmcp.common.errors import QueryFailed, WarehouseUnavailable
+from snowmcp.common.resilience import BreakerState, CircuitBreaker, call_with_retries, is_transient, resilient_call
 from tests.helpers import FakeClock
 
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from common.results import RowCollector, json_safe
+from snowmcp.common.results import RowCollector, json_safe
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -63,7 +63,7 @@ def test_collector_respects_the_byte_budget() -> None:
     ("SELECT * FROM t FETCH FIRST 3 ROWS ONLY", "SELECT * FROM t LIMIT 3"),  # DuckDB spells FETCH as LIMIT
 ])
 def test_the_row_cap_is_pushed_into_the_statement(sql: str, expected: str) -> None:
-    from common.row_limit import with_row_limit
+    from snowmcp.common.row_limit import with_row_limit
 
     assert with_row_limit(sql, "duckdb", 201) == expected
 
@@ -77,7 +77,7 @@ def test_the_row_cap_is_pushed_into_the_statement(sql: str, expected: str) -> No
 def test_a_limit_the_cap_cannot_compare_is_left_alone(sql: str, expected: str | None) -> None:
     import sqlglot
 
-    from common.row_limit import capped
+    from snowmcp.common.row_limit import capped
 
     statement = sqlglot.parse_one(sql, read="duckdb")
     before = statement.sql("duckdb")
@@ -90,7 +90,7 @@ def test_a_limit_the_cap_cannot_compare_is_left_alone(sql: str, expected: str | 
 
 
 def test_a_long_string_keeps_its_prefix_and_is_reported() -> None:
-    from common.results import ColumnInfo, QueryResult
+    from snowmcp.common.results import ColumnInfo, QueryResult
 
     collector = RowCollector(max_rows=10, max_bytes=10_000, max_cell_bytes=100)
     assert collector.add_batch([(1, "x" * 1_000), (2, "short")]) is True
@@ -133,7 +133,7 @@ def test_values_under_the_cell_cap_are_untouched() -> None:
 
 
 def test_a_cut_made_by_the_warehouse_is_reported() -> None:
-    from common.result_cells import Cut
+    from snowmcp.common.result_cells import Cut
 
     collector = RowCollector(max_rows=10, max_bytes=10_000, max_cell_bytes=100)
     collector.add_batch([(Cut("abc", 5_000_000), Cut(None, 42_000))])

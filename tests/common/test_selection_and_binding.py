@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from common.errors import ConfigError
-from common.server_factory import check_bind, is_loopback, transport_security
-from common.settings import Settings
-from common.warehouse.selection import parse_warehouse_url
+from snowmcp.common.errors import ConfigError
+from snowmcp.common.server_factory import check_bind, is_loopback, transport_security
+from snowmcp.common.settings import Settings
+from snowmcp.common.warehouse.selection import parse_warehouse_url
 
 
 def test_warehouse_urls() -> None:

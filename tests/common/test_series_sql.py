@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from common.sql.columns import TableColumns
-from common.sql.metrics import Metric
-from common.sql.time_series import SeriesSpec, completeness_query, read_series, series_query
-from common.warehouse.base import ColumnDescription, TableDescription
+from snowmcp.common.sql.columns import TableColumns
+from snowmcp.common.sql.metrics import Metric
+from snowmcp.common.sql.time_series import SeriesSpec, completeness_query, read_series, series_query
+from snowmcp.common.warehouse.base import ColumnDescription, TableDescription
 
 HOURS = 150_000  # more buckets than any spine cap (the quality server's was 100,000)
 START = dt.datetime(2020, 1, 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from common.settings import Settings
+from snowmcp.common.settings import Settings
 from tests.processes import REPO
 
 

@@ -25,14 +25,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from common import telemetry
-from common.errors import ConfigError, NotFound, QueryFailed, QueryTimeout, WarehouseUnavailable
-from common.results import RowCollector
-from common.runtime import ServerRuntime
-from common.settings import Settings
-from common.warehouse.base import QueryTag, TableRef
-from common.warehouse.selection import open_warehouse
-from common.warehouse.snowflake import SnowflakeWarehouse
+from snowmcp.common import telemetry
+from snowmcp.common.errors import ConfigError, NotFound, QueryFailed, QueryTimeout, WarehouseUnavailable
+from snowmcp.common.results import RowCollector
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.common.settings import Settings
+from snowmcp.common.warehouse.base import QueryTag, TableRef
+from snowmcp.common.warehouse.selection import open_warehouse
+from snowmcp.common.warehouse.snowflake import SnowflakeWarehouse
 from tests.snowflake_fixtures import (  # noqa: F401  (fixtures)
     FakesnowServer,
     SnowflakeHome,
@@ -112,7 +112,7 @@ async def test_default_connection_env_overrides_and_unknown_names(
 
 
 def test_connection_config_precedence_and_secrets(snowflake_home: SnowflakeHome, tmp_path: Path) -> None:
-    from common.warehouse.snowflake_pool import resolve_config
+    from snowmcp.common.warehouse.snowflake_pool import resolve_config
 
     snowflake_home.add("tuned", account="a", user="u", password=PASSWORD, login_timeout=2,
                        session_parameters={"STATEMENT_TIMEOUT_IN_SECONDS": 30, "TIMEZONE": "UTC"})
@@ -129,8 +129,8 @@ def test_connection_config_precedence_and_secrets(snowflake_home: SnowflakeHome,
 async def test_without_per_statement_parameters_the_tag_is_set_once_per_session(
     warehouse: SnowflakeWarehouse,
 ) -> None:
-    from common.warehouse.snowflake import _Statement
-    from common.warehouse.snowflake_pool import PooledConnection
+    from snowmcp.common.warehouse.snowflake import _Statement
+    from snowmcp.common.warehouse.snowflake_pool import PooledConnection
 
     class Cursor:
         statements: list[str] = []

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from common.errors import WarehouseUnavailable
-from common.runtime import ServerRuntime
-from common.settings import Settings
-from common.warehouse.selection import open_warehouse
-from common.warehouse.snowflake import SnowflakeWarehouse
+from snowmcp.common.errors import WarehouseUnavailable
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.common.settings import Settings
+from snowmcp.common.warehouse.selection import open_warehouse
+from snowmcp.common.warehouse.snowflake import SnowflakeWarehouse
 from tests.snowflake_fixtures import (  # noqa: F401  (fixtures)
     FakesnowServer,
     fakesnow_server,

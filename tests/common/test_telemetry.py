@@ -12,9 +12,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from common import telemetry
-from common.settings import Settings
-from servers.query.server import build_server
+from snowmcp.common import telemetry
+from snowmcp.common.settings import Settings
+from snowmcp.servers.query.server import build_server
 from tests.helpers import call_error, call_ok
 
 pytestmark = pytest.mark.anyio

@@ -91,7 +91,7 @@ def test_inspector_calls_the_analytics_server_over_stdio(demo_db: Path) -> None:
 
 
 def test_inspector_runs_quality_checks_and_reads_etl_over_stdio(demo_db: Path) -> None:
-    from servers.quality.demo import SUITES
+    from snowmcp.servers.quality.demo import SUITES
 
     def target(server: str) -> list[str]:
         command = serve_command(server)

@@ -16,7 +16,7 @@ from typing import Any
 
 from mcp import Client
 
-from common.settings import Settings
+from snowmcp.common.settings import Settings
 
 pytestmark = pytest.mark.anyio
 

@@ -12,10 +12,10 @@ import httpx2
 import pytest
 from mcp import Client
 
-from common.concurrency import WorkerPools, current_session, session_slot
-from common.errors import QueryTimeout
-from common.settings import Settings
-from servers.query.server import build_server
+from snowmcp.common.concurrency import WorkerPools, current_session, session_slot
+from snowmcp.common.errors import QueryTimeout
+from snowmcp.common.settings import Settings
+from snowmcp.servers.query.server import build_server
 from tests.helpers import call_ok, error_text
 from tests.processes import http_server
 

@@ -12,8 +12,8 @@ import anyio
 import pytest
 from mcp import Client
 
-from common.settings import Settings
-from servers.query.server import build_server
+from snowmcp.common.settings import Settings
+from snowmcp.servers.query.server import build_server
 from tests.snowflake_fixtures import FakesnowServer, SnowflakeHome, fake_connection_params, seed
 
 pytestmark = [pytest.mark.anyio,

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 from mcp import Client
 
-from common.settings import Settings
+from snowmcp.common.settings import Settings
 
 SERVERS = ("query", "analytics", "etl", "quality")
 PLAUSIBLE_TEXT = ["ANALYTICS.SALES.ORDERS", "ANALYTICS.SALES.CUSTOMERS", "ORDER_DATE", "AMOUNT", "STATUS", "day",

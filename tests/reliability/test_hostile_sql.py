@@ -16,8 +16,8 @@ import anyio
 import pytest
 from mcp import Client
 
-from common.warehouse.selection import open_warehouse
-from servers.query.server import build_server
+from snowmcp.common.warehouse.selection import open_warehouse
+from snowmcp.servers.query.server import build_server
 from tests.common.test_guard import REFUSED
 from tests.conftest import Backend
 from tests.helpers import SpyWarehouse, call_error, call_ok
@@ -107,7 +107,7 @@ HOSTILE_FRAGMENTS = [
 
 @pytest.mark.parametrize("check", HOSTILE_FRAGMENTS, ids=lambda c: next(iter(c)))
 async def test_quality_fragments_pass_the_same_guard(check: dict, settings: object) -> None:
-    from servers.quality.server import build_server as build_quality
+    from snowmcp.servers.quality.server import build_server as build_quality
 
     async with Client(build_quality(settings)) as client:  # type: ignore[arg-type]
         result = await client.call_tool("run_checks", {"table": "ANALYTICS.SALES.ORDERS", "checks": [check]})

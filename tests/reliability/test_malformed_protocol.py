@@ -132,7 +132,7 @@ async def test_a_bad_prompt_request_is_an_invalid_params_error(settings) -> None
     from mcp import Client
     from mcp.shared.exceptions import MCPError
 
-    from servers.query.server import build_server
+    from snowmcp.servers.query.server import build_server
 
     async with Client(build_server(settings)) as client:
         with pytest.raises(MCPError) as unknown:

@@ -35,7 +35,7 @@ def server_pid() -> int:
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
         except OSError:
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"common.cli" in cmdline:
+        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"serve" in cmdline:
             found.append(int(entry))
     assert len(found) == 1, f"expected one server process, found {found}"
     return found[0]

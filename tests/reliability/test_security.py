@@ -15,8 +15,8 @@ import sqlglot
 from mcp import Client
 from sqlglot import exp
 
-from common.settings import Settings
-from common.warehouse.selection import open_warehouse
+from snowmcp.common.settings import Settings
+from snowmcp.common.warehouse.selection import open_warehouse
 from tests.helpers import SpyWarehouse
 from tests.lab_data import HOSTILE_COLUMN, HOSTILE_TABLE
 from tests.processes import http_server
@@ -27,11 +27,11 @@ CANARY = "canary-token-7f3a91"
 
 
 def _servers(settings: Settings, warehouse: Any) -> dict[str, Any]:
-    from servers.analytics.server import build_server as analytics
-    from servers.etl.server import build_server as etl
-    from servers.etl.settings import EtlSettings
-    from servers.quality.server import build_server as quality
-    from servers.query.server import build_server as query
+    from snowmcp.servers.analytics.server import build_server as analytics
+    from snowmcp.servers.etl.server import build_server as etl
+    from snowmcp.servers.etl.settings import EtlSettings
+    from snowmcp.servers.quality.server import build_server as quality
+    from snowmcp.servers.query.server import build_server as query
 
     hostile_audit = EtlSettings(etl_audit_table=TABLE, etl_table_slas="", etl_now="2026-11-20T00:00:00Z")
     return {"query": query(settings, warehouse=warehouse), "analytics": analytics(settings, warehouse=warehouse),
@@ -98,7 +98,7 @@ async def test_secrets_never_reach_logs_errors_results_or_spans(demo_db: Path, t
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from common import telemetry
+    from snowmcp.common import telemetry
 
     spans = InMemorySpanExporter()
     provider = TracerProvider()

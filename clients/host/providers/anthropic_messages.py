@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from clients.host.providers.base import Message, ProviderError, Reply, ToolCall, ToolSpec
-from clients.host.providers.support import api_message, import_sdk, one_line, resolve_key, status_hint
+from snowmcp.clients.host.providers.base import Message, ProviderError, Reply, ToolCall, ToolSpec
+from snowmcp.clients.host.providers.support import api_message, import_sdk, one_line, resolve_key, status_hint
 
 KEY_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 

@@ -17,9 +17,9 @@ import json
 import uuid
 from typing import Any
 
-from clients.host.providers.base import Message, ProviderError, Reply, ToolCall, ToolSpec
-from clients.host.providers.gemini_schema import to_gemini_schema
-from clients.host.providers.support import import_sdk, one_line, resolve_key, status_hint
+from snowmcp.clients.host.providers.base import Message, ProviderError, Reply, ToolCall, ToolSpec
+from snowmcp.clients.host.providers.gemini_schema import to_gemini_schema
+from snowmcp.clients.host.providers.support import import_sdk, one_line, resolve_key, status_hint
 
 KEY_VARS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")  # the SDK prefers GOOGLE_API_KEY too
 

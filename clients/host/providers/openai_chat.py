@@ -20,8 +20,8 @@ import uuid
 from typing import Any
 from urllib.parse import urlparse
 
-from clients.host.providers.base import Message, ProviderError, Reply, ToolCall, ToolSpec
-from clients.host.providers.support import (api_message, import_sdk, one_line, parse_arguments, resolve_key,
+from snowmcp.clients.host.providers.base import Message, ProviderError, Reply, ToolCall, ToolSpec
+from snowmcp.clients.host.providers.support import (api_message, import_sdk, one_line, parse_arguments, resolve_key,
                                             status_hint)
 
 KEY_VARS = ("OPENAI_API_KEY",)

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from clients.host.providers.base import Message, ProviderError, Reply, ToolCall, ToolSpec
+from snowmcp.clients.host.providers.base import Message, ProviderError, Reply, ToolCall, ToolSpec
 
 
 class ScriptedProvider:

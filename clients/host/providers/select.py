@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clients.host.providers.base import Provider, ProviderError
+from snowmcp.clients.host.providers.base import Provider, ProviderError
 
 DEFAULT_MODELS = {
     "anthropic": "claude-sonnet-4-5",
@@ -19,20 +19,20 @@ def make_provider(name: str, *, model: str | None = None, base_url: str | None =
     if choice == "scripted":
         if not script:
             raise ProviderError("the scripted provider needs a script: a JSON file of steps")
-        from clients.host.providers.scripted import ScriptedProvider
+        from snowmcp.clients.host.providers.scripted import ScriptedProvider
 
         return ScriptedProvider.from_file(script)
     if choice not in DEFAULT_MODELS:
         raise ProviderError(f"unknown provider {name!r}: choose one of {', '.join(CHOICES)}")
     options = {"model": model or DEFAULT_MODELS[choice], "api_key": api_key, "base_url": base_url}
     if choice == "anthropic":
-        from clients.host.providers.anthropic_messages import AnthropicProvider
+        from snowmcp.clients.host.providers.anthropic_messages import AnthropicProvider
 
         return AnthropicProvider(**options)
     if choice == "openai":
-        from clients.host.providers.openai_chat import OpenAIProvider
+        from snowmcp.clients.host.providers.openai_chat import OpenAIProvider
 
         return OpenAIProvider(**options)
-    from clients.host.providers.gemini import GeminiProvider
+    from snowmcp.clients.host.providers.gemini import GeminiProvider
 
     return GeminiProvider(**options)

@@ -9,7 +9,7 @@ import re
 from types import ModuleType
 from typing import Any
 
-from clients.host.providers.base import ProviderError
+from snowmcp.clients.host.providers.base import ProviderError
 
 MAX_MESSAGE = 300
 

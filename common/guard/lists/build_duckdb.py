@@ -1,6 +1,6 @@
 """Rebuild the DuckDB function lists from the installed engine's own catalog.
 
-    .venv/bin/python -m common.guard.lists.build_duckdb
+    .venv/bin/python -m snowmcp.common.guard.lists.build_duckdb
 
 Writes `duckdb_functions.txt` (allowed in expressions), `duckdb_table_functions.txt`
 (allowed as a table source) and `duckdb_refused.txt` (everything else the engine

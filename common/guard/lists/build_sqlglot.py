@@ -1,6 +1,6 @@
 """Rebuild the lists of sqlglot's typed functions the guard accepts, from the installed sqlglot.
 
-    .venv/bin/python -m common.guard.lists.build_sqlglot
+    .venv/bin/python -m snowmcp.common.guard.lists.build_sqlglot
 
 Writes `sqlglot_functions.txt` (typed function classes that compute on their
 arguments only) and `sqlglot_refused.txt` (the rest). Like the DuckDB lists, the

@@ -14,13 +14,13 @@ from typing import Any
 
 from sqlglot import exp
 
-from common.errors import ConfigError, InvalidArgument
-from common.identifiers import resolve_table, table_expression
-from common.runtime import ServerRuntime
-from common.sql.columns import Column, TableColumns, quoted
-from servers.etl.models import STATUSES, Pipeline, PipelineRun, PipelineSummary
-from servers.etl.sources.base import Catalog, RunPage, RunQuery, duration, fetch_all, note_left_out
-from servers.etl.timeutil import iso, to_datetime
+from snowmcp.common.errors import ConfigError, InvalidArgument
+from snowmcp.common.identifiers import resolve_table, table_expression
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.common.sql.columns import Column, TableColumns, quoted
+from snowmcp.servers.etl.models import STATUSES, Pipeline, PipelineRun, PipelineSummary
+from snowmcp.servers.etl.sources.base import Catalog, RunPage, RunQuery, duration, fetch_all, note_left_out
+from snowmcp.servers.etl.timeutil import iso, to_datetime
 
 MAX_MESSAGE = 2_000  # characters of an error message kept; longer ones are cut in SQL, and say so
 FIELDS = ("pipeline", "run_id", "status", "started_at", "ended_at", "rows_loaded", "error_message",

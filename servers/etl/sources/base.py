@@ -15,13 +15,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from servers.etl.models import Pipeline, PipelineRun, PipelineSummary
-from servers.etl.timeutil import to_datetime
+from snowmcp.servers.etl.models import Pipeline, PipelineRun, PipelineSummary
+from snowmcp.servers.etl.timeutil import to_datetime
 
 if TYPE_CHECKING:
     from sqlglot import exp
 
-    from common.runtime import ServerRuntime
+    from snowmcp.common.runtime import ServerRuntime
 
 PARTIAL: ContextVar[list[str] | None] = ContextVar("etl_partial_errors", default=None)
 """Where a source notes what it could not read while still answering (set per source call)."""

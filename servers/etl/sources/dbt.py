@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from common.errors import ConfigError
-from servers.etl.models import Pipeline, PipelineRun
-from servers.etl.sources.base import Catalog, RunPage, RunQuery, duration, page_of, summarize
-from servers.etl.timeutil import iso, to_datetime
+from snowmcp.common.errors import ConfigError
+from snowmcp.servers.etl.models import Pipeline, PipelineRun
+from snowmcp.servers.etl.sources.base import Catalog, RunPage, RunQuery, duration, page_of, summarize
+from snowmcp.servers.etl.timeutil import iso, to_datetime
 
 KINDS = {"model": "dbt_model", "test": "dbt_test", "seed": "dbt_seed", "snapshot": "dbt_snapshot"}
 STATUS = {"success": "success", "pass": "success", "warn": "warn", "fail": "failed", "error": "failed",

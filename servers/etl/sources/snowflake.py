@@ -13,14 +13,14 @@ from typing import Any
 
 from sqlglot import exp
 
-from common.errors import SnowmcpError
-from common.runtime import ServerRuntime
-from servers.etl.models import Pipeline, PipelineRun
-from servers.etl.sources import snowflake_sql as sql
-from servers.etl.sources.base import (
+from snowmcp.common.errors import SnowmcpError
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.servers.etl.models import Pipeline, PipelineRun
+from snowmcp.servers.etl.sources import snowflake_sql as sql
+from snowmcp.servers.etl.sources.base import (
     Catalog, RunPage, RunQuery, duration, fetch_all, note_left_out, note_partial, page_of, summarize,
 )
-from servers.etl.timeutil import UTC, iso, to_datetime
+from snowmcp.servers.etl.timeutil import UTC, iso, to_datetime
 
 TASK_STATES = {"SCHEDULED": "queued", "EXECUTING": "running", "SUCCEEDED": "success", "FAILED": "failed",
                "FAILED_AND_AUTO_SUSPENDED": "failed", "CANCELLED": "cancelled", "SKIPPED": "skipped"}

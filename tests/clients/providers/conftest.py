@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from clients.host.providers.base import Message, Reply, ToolResult, ToolSpec
+from snowmcp.clients.host.providers.base import Message, Reply, ToolResult, ToolSpec
 from tests.clients.providers.fake_http import AGGREGATE_SCHEMA, PREVIEW_SCHEMA, FakeServer, fake_server
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from clients.host.providers.anthropic_messages import AnthropicProvider
-from clients.host.providers.base import Message, ProviderError, ToolSpec
+from snowmcp.clients.host.providers.anthropic_messages import AnthropicProvider
+from snowmcp.clients.host.providers.base import Message, ProviderError, ToolSpec
 from tests.clients.providers.conftest import follow_up
 from tests.clients.providers.fake_http import AGGREGATE_SCHEMA, PREVIEW_SCHEMA, SYSTEM, FakeServer
 

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from clients.host.providers.base import Message, ProviderError, ToolSpec
-from clients.host.providers.gemini import GeminiProvider
+from snowmcp.clients.host.providers.base import Message, ProviderError, ToolSpec
+from snowmcp.clients.host.providers.gemini import GeminiProvider
 from tests.clients.providers.conftest import follow_up
 from tests.clients.providers.fake_http import SYSTEM, FakeServer
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clients.host.providers.gemini_schema import to_gemini_schema
+from snowmcp.clients.host.providers.gemini_schema import to_gemini_schema
 from tests.clients.providers.fake_http import PREVIEW_SCHEMA
 
 

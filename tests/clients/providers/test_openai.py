@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from clients.host.providers.base import Message, ProviderError, ToolSpec
-from clients.host.providers.openai_chat import OpenAIProvider
+from snowmcp.clients.host.providers.base import Message, ProviderError, ToolSpec
+from snowmcp.clients.host.providers.openai_chat import OpenAIProvider
 from tests.clients.providers.conftest import follow_up
 from tests.clients.providers.fake_http import AGGREGATE_SCHEMA, PREVIEW_SCHEMA, SYSTEM, FakeServer
 

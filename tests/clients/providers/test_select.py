@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from clients.host.providers.base import ProviderError
-from clients.host.providers.scripted import ScriptedProvider
-from clients.host.providers.select import make_provider
+from snowmcp.clients.host.providers.base import ProviderError
+from snowmcp.clients.host.providers.scripted import ScriptedProvider
+from snowmcp.clients.host.providers.select import make_provider
 
 
 def test_scripted_needs_a_script(tmp_path: Path) -> None:
@@ -49,7 +49,7 @@ def test_missing_sdk_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch
 
 def test_openai_token_limit_field_follows_the_endpoint() -> None:
     pytest.importorskip("openai")
-    from clients.host.providers.openai_chat import OpenAIProvider
+    from snowmcp.clients.host.providers.openai_chat import OpenAIProvider
 
     assert OpenAIProvider("gpt-4o-mini", api_key="k")._max_field == "max_completion_tokens"
     assert OpenAIProvider("llama3", api_key="k", base_url="http://localhost:11434/v1")._max_field == "max_tokens"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clients.host.providers.support import api_message, one_line, parse_arguments, resolve_key
+from snowmcp.clients.host.providers.support import api_message, one_line, parse_arguments, resolve_key
 
 
 def test_one_line_redacts_secrets_and_bounds_the_text() -> None:

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 import pytest
 from mcp import Client
 
-from common.settings import Settings
+from snowmcp.common.settings import Settings
 
 
 @pytest.fixture
 async def lab(lab_settings: Settings) -> AsyncIterator[Client]:
-    from servers.analytics.server import build_server
+    from snowmcp.servers.analytics.server import build_server
 
     async with Client(build_server(lab_settings)) as client:
         yield client

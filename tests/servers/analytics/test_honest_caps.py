@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from common.settings import Settings
+from snowmcp.common.settings import Settings
 from tests.helpers import call_error, call_ok
 from tests.servers.analytics import caps_data
 from tests.servers.analytics.caps_data import DAYS, FIRST_DAY, NEW_SPIKE, OLD_SPIKE
@@ -51,7 +51,7 @@ def caps_settings(request: pytest.FixtureRequest, caps_duckdb: Path, tmp_path: P
 
 @pytest.fixture
 async def caps(caps_settings: Settings) -> AsyncIterator[Client]:
-    from servers.analytics.server import build_server
+    from snowmcp.servers.analytics.server import build_server
 
     async with Client(build_server(caps_settings)) as client:
         yield client
@@ -93,7 +93,7 @@ async def test_a_long_time_series_returns_the_newest_buckets_and_says_which_were
 
 
 async def test_a_byte_capped_series_still_says_how_much_is_missing(caps_settings: Settings) -> None:
-    from servers.analytics.server import build_server
+    from snowmcp.servers.analytics.server import build_server
 
     small = caps_settings.model_copy(update={"max_result_bytes": 2_000})
     async with Client(build_server(small)) as client:
@@ -152,7 +152,7 @@ async def test_nan_and_infinity_never_cause_an_internal_error(caps: Client, tool
 async def test_anomalies_skip_non_finite_buckets(caps_duckdb: Path, tmp_path: Path) -> None:
     import duckdb
 
-    from servers.analytics.server import build_server
+    from snowmcp.servers.analytics.server import build_server
 
     path = tmp_path / "NAN.duckdb"
     with duckdb.connect(str(path)) as con:
@@ -169,7 +169,7 @@ async def test_anomalies_skip_non_finite_buckets(caps_duckdb: Path, tmp_path: Pa
 async def test_counts_of_a_column_too_large_for_the_byte_cap_are_refused_clearly(tmp_path: Path) -> None:
     import duckdb
 
-    from servers.analytics.server import build_server
+    from snowmcp.servers.analytics.server import build_server
 
     path = tmp_path / "BIG.duckdb"
     with duckdb.connect(str(path)) as con:

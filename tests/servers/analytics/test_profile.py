@@ -113,7 +113,7 @@ async def test_profile_bad_input_gets_a_clear_error(lab: Client, arguments: dict
 
 
 async def test_the_demo_profile_flags_what_was_planted(settings) -> None:  # noqa: ANN001
-    from servers.analytics.server import build_server
+    from snowmcp.servers.analytics.server import build_server
 
     async with Client(build_server(settings)) as client:
         profile = await call_ok(client, "profile_table", {"table": "ANALYTICS.SALES.CUSTOMERS"})

@@ -153,7 +153,7 @@ async def test_anomaly_bad_input_gets_a_clear_error(lab: Client, arguments: dict
 
 
 async def test_the_demo_anomaly_is_found(settings) -> None:  # noqa: ANN001
-    from servers.analytics.server import build_server
+    from snowmcp.servers.analytics.server import build_server
 
     async with Client(build_server(settings)) as client:
         result = await call_ok(client, "detect_anomalies", {

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from common.settings import Settings
-from servers.etl.demo_slas import DEMO_SLAS
-from servers.etl.server import build_server
-from servers.etl.settings import EtlSettings
+from snowmcp.common.settings import Settings
+from snowmcp.servers.etl.demo_slas import DEMO_SLAS
+from snowmcp.servers.etl.server import build_server
+from snowmcp.servers.etl.settings import EtlSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 DBT_ARTIFACTS = ROOT / "tests" / "fixtures" / "dbt_project" / "artifacts"

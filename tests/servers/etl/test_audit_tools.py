@@ -179,9 +179,9 @@ async def test_every_tool_is_read_only(etl: Client) -> None:
 
 
 async def test_on_the_demo_warehouse_now_is_the_latest_run_and_the_demo_slas_apply(demo_db) -> None:  # noqa: ANN001
-    from common.settings import Settings
-    from servers.etl.server import build_server
-    from servers.etl.settings import EtlSettings
+    from snowmcp.common.settings import Settings
+    from snowmcp.servers.etl.server import build_server
+    from snowmcp.servers.etl.settings import EtlSettings
 
     settings = Settings(warehouse="demo", state_dir=demo_db.parent.parent)  # the session's demo, not rebuilt
     etl_settings = EtlSettings(etl_now=None, etl_sla_file=None, etl_sources=None, dbt_target_dir=None)

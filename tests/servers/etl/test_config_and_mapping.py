@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from common.settings import Settings
-from servers.etl.settings import EtlSettings
+from snowmcp.common.settings import Settings
+from snowmcp.servers.etl.settings import EtlSettings
 from tests.helpers import call_error, call_ok
 
 pytestmark = pytest.mark.anyio

@@ -17,10 +17,10 @@ import sqlglot
 from mcp import Client
 from sqlglot import exp
 
-from common.results import ColumnInfo, RowCollector
-from common.settings import Settings
-from common.warehouse.base import FetchOutcome, QueryTag
-from servers.etl.server import build_server
+from snowmcp.common.results import ColumnInfo, RowCollector
+from snowmcp.common.settings import Settings
+from snowmcp.common.warehouse.base import FetchOutcome, QueryTag
+from snowmcp.servers.etl.server import build_server
 from tests.helpers import call_error, call_ok
 from tests.servers.etl.conftest import etl_settings
 from tests.servers.etl.test_snowflake_source import StandInSnowflake

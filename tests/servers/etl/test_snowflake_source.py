@@ -16,13 +16,13 @@ import sqlglot
 from mcp import Client
 from sqlglot import exp
 
-from common.errors import NotFound, QueryFailed
-from common.results import ColumnInfo, RowCollector
-from common.settings import Settings
-from common.warehouse.base import FetchOutcome, QueryTag, TableRef
-from servers.etl.server import build_server
-from servers.etl.sources import snowflake_sql as sql
-from servers.etl.sources.snowflake import dynamic_run, graph_run, load_run, pipe_pipeline, task_run
+from snowmcp.common.errors import NotFound, QueryFailed
+from snowmcp.common.results import ColumnInfo, RowCollector
+from snowmcp.common.settings import Settings
+from snowmcp.common.warehouse.base import FetchOutcome, QueryTag, TableRef
+from snowmcp.servers.etl.server import build_server
+from snowmcp.servers.etl.sources import snowflake_sql as sql
+from snowmcp.servers.etl.sources.snowflake import dynamic_run, graph_run, load_run, pipe_pipeline, task_run
 from tests.helpers import call_ok
 from tests.servers.etl.conftest import etl_settings
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from common.errors import InvalidArgument
-from servers.etl.errors_kb import categorize, signature
-from servers.etl.timeutil import UTC, human, iso, parse_duration, parse_since, to_datetime
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.servers.etl.errors_kb import categorize, signature
+from snowmcp.servers.etl.timeutil import UTC, human, iso, parse_duration, parse_since, to_datetime
 
 NOW = dt.datetime(2026, 11, 20, 9, 10, tzinfo=UTC)
 

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 import pytest
 from mcp import Client
 
-from common.settings import Settings
+from snowmcp.common.settings import Settings
 
 
 @pytest.fixture
 async def quality(lab_settings: Settings) -> AsyncIterator[Client]:
-    from servers.quality.server import build_server
+    from snowmcp.servers.quality.server import build_server
 
     async with Client(build_server(lab_settings)) as client:
         yield client

@@ -9,8 +9,8 @@ import duckdb
 import pytest
 from mcp import Client
 
-from common.settings import Settings
-from servers.quality.server import build_server
+from snowmcp.common.settings import Settings
+from snowmcp.servers.quality.server import build_server
 from tests.helpers import call_ok
 
 pytestmark = pytest.mark.anyio

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from mcp import Client
 
-from common.settings import Settings
-from servers.quality.demo import install_demo_suites, suites_folder
-from servers.quality.server import build_server
+from snowmcp.common.settings import Settings
+from snowmcp.servers.quality.demo import install_demo_suites, suites_folder
+from snowmcp.servers.quality.server import build_server
 from tests.helpers import call_ok
 
 pytestmark = pytest.mark.anyio

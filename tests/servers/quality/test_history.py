@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from common.settings import Settings
-from servers.quality.history import HistoryStore, RunRecord
-from servers.quality.server import build_server
+from snowmcp.common.settings import Settings
+from snowmcp.servers.quality.history import HistoryStore, RunRecord
+from snowmcp.servers.quality.server import build_server
 from tests.helpers import call_error, call_ok
 
 pytestmark = pytest.mark.anyio
@@ -157,7 +157,7 @@ def lab_snowflake(request: pytest.FixtureRequest, snowflake_settings: Settings) 
 
 
 async def test_history_in_a_writable_snowflake_schema(lab_snowflake: Settings) -> None:
-    from servers.quality.settings import QualitySettings
+    from snowmcp.servers.quality.settings import QualitySettings
 
     settings, schema = lab_snowflake, "LAB.QUALITY_HISTORY"
     in_warehouse = QualitySettings(quality_history_schema=schema)
@@ -177,7 +177,7 @@ async def test_history_in_a_writable_snowflake_schema(lab_snowflake: Settings) -
 
 
 async def test_a_schema_the_role_cannot_write_keeps_the_run_locally(lab_snowflake: Settings) -> None:
-    from servers.quality.settings import QualitySettings
+    from snowmcp.servers.quality.settings import QualitySettings
 
     unwritable = QualitySettings(quality_history_schema="LAB.NO_SUCH_SCHEMA")
     async with Client(build_server(lab_snowflake, quality_settings=unwritable)) as client:

@@ -15,11 +15,11 @@ import anyio
 import pytest
 from mcp import Client
 
-from common.errors import InvalidArgument
-from common.settings import Settings
-from servers.quality.server import build_server
-from servers.quality.suite import parse_suite, suite_from_data
-from servers.quality.suite_limits import MAX_SUITE_BYTES
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.common.settings import Settings
+from snowmcp.servers.quality.server import build_server
+from snowmcp.servers.quality.suite import parse_suite, suite_from_data
+from snowmcp.servers.quality.suite_limits import MAX_SUITE_BYTES
 from tests.helpers import call_error, call_ok
 
 pytestmark = pytest.mark.anyio
@@ -125,7 +125,7 @@ def test_an_object_with_too_many_values_is_refused_before_it_is_measured() -> No
 
 async def test_a_big_suite_is_parsed_off_the_event_loop(quality: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     """A slow parse (a big suite) must not stall other calls: it runs in a worker thread."""
-    import servers.quality.suite_sources as sources
+    import snowmcp.servers.quality.suite_sources as sources
 
     loop_thread = threading.current_thread()
     seen: list[threading.Thread] = []
@@ -170,7 +170,7 @@ def suites(tmp_path: Path) -> Iterator[Path]:
 
 
 def client_with_folders(settings: Settings, *folders: Path) -> Client:
-    from servers.quality.settings import QualitySettings
+    from snowmcp.servers.quality.settings import QualitySettings
 
     allowed = QualitySettings(quality_suites_dir=",".join(str(f) for f in folders))
     return Client(build_server(settings, quality_settings=allowed))
@@ -252,7 +252,7 @@ async def test_an_invalid_suite_file_in_a_folder_names_lines_and_keys_only(lab_s
 
 async def test_suite_folders_come_from_the_setting(lab_settings: Settings, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from servers.quality.settings import QualitySettings
+    from snowmcp.servers.quality.settings import QualitySettings
 
     first, second = tmp_path / "first", tmp_path / "second"
     for folder in (first, second):

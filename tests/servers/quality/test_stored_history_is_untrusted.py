@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from common.settings import Settings
-from common.warehouse.selection import open_warehouse
-from servers.quality.server import build_server
+from snowmcp.common.settings import Settings
+from snowmcp.common.warehouse.selection import open_warehouse
+from snowmcp.servers.quality.server import build_server
 from tests.helpers import SpyWarehouse, call_error, call_ok
 from tests.servers.quality.test_history import lab_snowflake  # noqa: F401  (a fixture)
 
@@ -96,7 +96,7 @@ async def test_a_statement_planted_in_snowflake_history_is_never_executed(
     """History in a writable Snowflake schema: whoever can UPDATE it still cannot make the server run a DELETE."""
     import snowflake.connector
 
-    from servers.quality.settings import QualitySettings
+    from snowmcp.servers.quality.settings import QualitySettings
 
     spy = SpyWarehouse(await open_warehouse(lab_snowflake))
     in_warehouse = QualitySettings(quality_history_schema="LAB.QUALITY_HISTORY")
@@ -119,9 +119,9 @@ async def test_a_statement_planted_in_snowflake_history_is_never_executed(
 
 @pytest.mark.parametrize("form", ["checks", "columns"])
 def test_every_check_type_is_recompiled_from_its_stored_definition_unchanged(form: str) -> None:
-    from servers.quality.check_types import CHECK_TYPES
-    from servers.quality.failed_rows import suite_of_definition
-    from servers.quality.suite import check_definition, suite_from_data
+    from snowmcp.servers.quality.check_types import CHECK_TYPES
+    from snowmcp.servers.quality.failed_rows import suite_of_definition
+    from snowmcp.servers.quality.suite import check_definition, suite_from_data
 
     for kind, check_type in CHECK_TYPES.items():
         (entry,) = [check_type.example]

@@ -7,9 +7,9 @@ import json
 import pytest
 from mcp import Client
 
-from common.errors import InvalidArgument
-from servers.quality.check_types import CHECK_TYPES
-from servers.quality.suite import SCHEMA_PATH, parse_suite, suite_from_data, suite_json_schema
+from snowmcp.common.errors import InvalidArgument
+from snowmcp.servers.quality.check_types import CHECK_TYPES
+from snowmcp.servers.quality.suite import SCHEMA_PATH, parse_suite, suite_from_data, suite_json_schema
 from tests.helpers import call_error, call_ok
 
 ISSUE_EXAMPLE = """\

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from common.settings import Settings
-from common.warehouse.selection import open_warehouse
-from servers.query.server import build_server
+from snowmcp.common.settings import Settings
+from snowmcp.common.warehouse.selection import open_warehouse
+from snowmcp.servers.query.server import build_server
 from tests.conftest import Backend
 from tests.helpers import SpyWarehouse, call_error, call_ok
 

@@ -1,7 +1,8 @@
 """The `snowmcp` command: serve a server, build the demo warehouse, run the tour, the agent host.
 
-Servers and clients are found by name (`servers.<name>.server.build_server`,
-`clients.<module>`) so that `common/` never imports them statically.
+It sits above the parts it dispatches to (`snowmcp.common`, `snowmcp.servers.<name>`,
+`snowmcp.clients.host`), which never import it. Each part is imported only when its
+command runs, so `snowmcp serve query` pays for neither the host nor the other servers.
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from common.errors import SnowmcpError
+from snowmcp import __version__
+from snowmcp.common.errors import SnowmcpError
 
 if TYPE_CHECKING:
-    from common.settings import Settings
+    from snowmcp.common.settings import Settings
 
 SERVERS = ("query", "analytics", "etl", "quality")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="snowmcp", description="MCP servers for a Snowflake (or DuckDB) warehouse.")
+    parser.add_argument("--version", action="version", version=f"snowmcp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run one MCP server")
@@ -48,24 +51,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(warehouse: str | None = None) -> Settings:
-    from common.settings import Settings
+    from snowmcp.common.settings import Settings
 
     return Settings(warehouse=warehouse) if warehouse else Settings()
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from common.server_factory import configure_logging, serve
+    from snowmcp.common.server_factory import configure_logging, serve
 
-    from common.warehouse.selection import parse_warehouse_url
+    from snowmcp.common.warehouse.selection import parse_warehouse_url
 
     settings = _settings(args.warehouse)
     parse_warehouse_url(settings.warehouse)  # a typo fails now; connecting waits for the first call
     configure_logging(settings.log_level)
-    from common.telemetry import configure
+    from snowmcp.common.telemetry import configure
 
     configure(settings.otel)
     try:
-        module = importlib.import_module(f"servers.{args.server}.server")
+        module = importlib.import_module(f"snowmcp.servers.{args.server}.server")
     except ModuleNotFoundError:
         raise SnowmcpError(f"the {args.server} server is not part of this build yet") from None
     server = module.build_server(settings)
@@ -77,7 +80,7 @@ def _demo(args: argparse.Namespace) -> None:
         import logging
         import time
 
-        from common.demo_warehouse import build_demo_warehouse, demo_path
+        from snowmcp.common.demo_warehouse import build_demo_warehouse, demo_path
 
         logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
         path = args.path or demo_path(_settings().state_path)
@@ -86,11 +89,14 @@ def _demo(args: argparse.Namespace) -> None:
         build_demo_warehouse(path, force=args.force)
         how = "already there" if exists and not args.force else f"built in {time.perf_counter() - started:.1f} s"
         print(f"demo warehouse: {path} ({how})")
-        # The quality server ships suites for the demo; imported by name, like `serve`.
-        suites = importlib.import_module("servers.quality.demo").install_demo_suites(path.parent / "quality")
+        from snowmcp.servers.quality.demo import install_demo_suites
+
+        suites = install_demo_suites(path.parent / "quality")
         print(f"demo quality suites: {', '.join(str(s) for s in suites)}")
     else:
-        code = importlib.import_module("clients.host.demo").run_demo(args.warehouse)
+        from snowmcp.clients.host.demo import run_demo
+
+        code = run_demo(args.warehouse)
         if code:
             raise SystemExit(code)
 
@@ -98,7 +104,9 @@ def _demo(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] in (["host"], ["config"]):  # the agent host parses its own arguments
-        return int(importlib.import_module("clients.host.cli").main(arguments))
+        from snowmcp.clients.host.cli import main as host_main
+
+        return int(host_main(arguments))
     args = _parser().parse_args(arguments)
     try:
         if args.command == "serve":
