@@ -3,7 +3,9 @@
 `new_server` gives every server the same identity, instructions, logging,
 shutdown and (when a token is configured) bearer-token auth. `serve` runs it
 over stdio, streamable HTTP or SSE, refusing to listen beyond loopback without
-a token and keeping DNS-rebinding protection on.
+a token and keeping DNS-rebinding protection on. It logs a start-up line
+(server, version, transport, warehouse) and, on HTTP, "listening on <url>"
+once the socket is bound.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-import sys
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
+
+import anyio
 
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
@@ -23,12 +27,12 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 
+from snowmcp import __version__
 from snowmcp.common.errors import ConfigError
 from snowmcp.common.runtime import ServerRuntime
 from snowmcp.common.settings import Settings
 
 Transport = Literal["stdio", "streamable-http", "sse"]
-VERSION = "0.1.0"
 log = logging.getLogger("snowmcp.server")
 
 
@@ -42,12 +46,6 @@ class StaticTokenVerifier:
         if hmac.compare_digest(token.encode(), self._token):
             return AccessToken(token="", client_id="snowmcp-client", scopes=[])
         return None
-
-
-def configure_logging(level: str) -> None:
-    """Logs go to stderr only: stdout carries the MCP protocol on stdio."""
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("snowmcp").setLevel(level)
 
 
 class SnowmcpServer(MCPServer):
@@ -90,7 +88,7 @@ def new_server(
         f"snowmcp-{runtime.server_name}",
         title=f"snowmcp {runtime.server_name}",
         instructions=instructions,
-        version=VERSION,
+        version=__version__,
         log_level=settings.log_level,
         lifespan=lifespan,
         **auth,
@@ -115,13 +113,39 @@ def check_bind(settings: Settings, transport: Transport, host: str) -> None:
         )
 
 
+_LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
+
+
+def default_allowed_hosts(host: str) -> list[str]:
+    """`Host` values a server bound to `host` accepts when SNOWMCP_ALLOWED_HOSTS is unset: loopback
+    and the bound address; a wildcard bind (0.0.0.0, ::) is reached by this machine's names too."""
+    if host in ("0.0.0.0", "::", ""):
+        names = {socket.gethostname(), socket.getfqdn()}
+        bound = [f"{name}:*" for name in sorted(n for n in names if n)]
+    else:
+        bound = [f"[{host}]:*" if ":" in host else f"{host}:*"]
+    return [*_LOOPBACK_HOSTS, *(h for h in bound if h not in _LOOPBACK_HOSTS)]
+
+
 def transport_security(settings: Settings, host: str) -> TransportSecuritySettings | None:
-    """DNS-rebinding protection: the SDK's loopback defaults, or the configured hosts."""
+    """DNS-rebinding protection: the SDK's loopback defaults, or the configured (default) hosts."""
     if is_loopback(host):
         return None  # the SDK turns it on for loopback by itself
-    hosts = list(settings.allowed_hosts) or [f"{host}:*"]
+    hosts = list(settings.allowed_hosts) or default_allowed_hosts(host)
     origins = [f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")]
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
+
+
+def warehouse_identity(settings: Settings) -> str:
+    """The warehouse as the start-up line names it (a URL, never a credential)."""
+    from snowmcp.common.warehouse.selection import parse_warehouse_url
+
+    spec = parse_warehouse_url(settings.warehouse)
+    if spec.kind == "demo":
+        from snowmcp.common.demo_warehouse import demo_path
+
+        return f"demo ({demo_path(settings.state_path)})"
+    return settings.warehouse
 
 
 def serve(
@@ -134,12 +158,36 @@ def serve(
     stateless: bool = False,
 ) -> None:
     check_bind(settings, transport, host)
+    log.info("snowmcp %s %s on %s%s, warehouse %s", server.name.removeprefix("snowmcp-"), __version__,
+             transport, " (stateless)" if stateless and transport == "streamable-http" else "",
+             warehouse_identity(settings))
     if transport == "stdio":
         server.run()
-    elif transport == "streamable-http":
-        server.run(
-            "streamable-http", host=host, port=port, stateless_http=stateless, json_response=stateless,
-            transport_security=transport_security(settings, host),
-        )
+        return
+    security = transport_security(settings, host)
+    if transport == "streamable-http":
+        path = "/mcp"
+        app = server.streamable_http_app(streamable_http_path=path, stateless_http=stateless,
+                                         json_response=stateless, transport_security=security, host=host)
     else:
-        server.run("sse", host=host, port=port, transport_security=transport_security(settings, host))
+        path = "/sse"
+        app = server.sse_app(sse_path=path, transport_security=security, host=host)
+    anyio.run(_serve_http, app, host, port, path)
+
+
+async def _serve_http(app: Any, host: str, port: int, path: str) -> None:
+    """Uvicorn with our logging (its own log config would print access lines to stdout), and a
+    "listening on" line once the socket is bound, with the port it got (`--port 0` picks one)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                for server in self.servers:
+                    for sock in server.sockets:
+                        address, bound_port = sock.getsockname()[:2]
+                        shown = f"[{address}]" if ":" in address else address
+                        log.info("listening on http://%s:%d%s", shown, bound_port, path)
+
+    await Server(uvicorn.Config(app, host=host, port=port, log_config=None, log_level="warning")).serve()

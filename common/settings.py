@@ -76,7 +76,12 @@ class Settings(BaseSettings):
     allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="Host headers accepted when serving HTTP beyond loopback (comma-separated, host:port)."
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("WARNING", description="Log level (stderr).")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level of snowmcp's own logs (stderr); other libraries log from WARNING."
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines for people (text) or one JSON object per line with trace ids (json)."
+    )
 
     # Snowflake (SNOWMCP_WAREHOUSE=snowflake://...): the connection itself comes from Snowflake's
     # own connections.toml / SNOWFLAKE_* variables; these only override or bound it.

@@ -7,6 +7,8 @@ configured by the standard `OTEL_EXPORTER_OTLP_*` variables.
 The tool wrapper opens the span with `tool_span`; code deeper down (the query
 runner) records what it learns in the current `CallStats` — cache hit, rows,
 bytes, query id, a hash of the SQL — and the span carries it when it closes.
+When the call ends, one INFO line on the `snowmcp.calls` logger says how it went
+(server, tool, outcome, duration, rows, bytes, cached; JSON logs add the trace ids).
 Raw SQL, values and secrets are never recorded.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -26,6 +29,7 @@ from opentelemetry import trace
 from snowmcp.common.errors import ConfigError
 
 _INSTRUMENTATION = "snowmcp"
+call_log = logging.getLogger("snowmcp.calls")
 
 
 @dataclass
@@ -39,6 +43,12 @@ class CallStats:
     statements: int = 0
     query_ids: list[str] = field(default_factory=list)
     sql_hashes: list[str] = field(default_factory=list)
+    # "ok", "refused" (a SnowmcpError the model is told about) or "crashed"; set by the tool wrapper
+    outcome: str = "ok"
+    error_type: str | None = None
+
+    def failed(self, outcome: str, exc: BaseException) -> None:
+        self.outcome, self.error_type = outcome, type(exc).__name__
 
     def record_statement(self, *, sql: str, rows: int, bytes_: int, cached: bool, query_id: str | None) -> None:
         self.statements += 1
@@ -133,7 +143,6 @@ def tool_span(server: str, tool: str) -> Iterator[CallStats]:
     stats = CallStats()
     token = _current.set(stats)
     started = time.perf_counter()
-    outcome = "ok"
     instruments = _get_instruments()
     with instruments.tracer.start_as_current_span(
         f"tool {tool}", attributes={"snowmcp.server": server, "snowmcp.tool": tool}
@@ -141,19 +150,38 @@ def tool_span(server: str, tool: str) -> Iterator[CallStats]:
         try:
             yield stats
         except BaseException as exc:
-            outcome = "error"
-            span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
-            span.set_attribute("error.type", type(exc).__name__)
+            if stats.outcome == "ok":
+                stats.failed("cancelled" if not isinstance(exc, Exception) else "crashed", exc)
+            span.set_status(trace.StatusCode.ERROR, stats.error_type or type(exc).__name__)
+            span.set_attribute("error.type", stats.error_type or type(exc).__name__)
             raise
         finally:
             _current.reset(token)
             elapsed_ms = (time.perf_counter() - started) * 1000
             span.set_attributes(_span_attributes(stats, elapsed_ms))
+            outcome = "ok" if stats.outcome == "ok" else "error"
             labels = {"server": server, "tool": tool, "outcome": outcome}
             instruments.calls.add(1, labels)
             instruments.duration.record(elapsed_ms, labels)
             if outcome == "error":
                 instruments.errors.add(1, labels)
+            _log_call(server, tool, stats, elapsed_ms)
+
+
+def _log_call(server: str, tool: str, stats: CallStats, elapsed_ms: float) -> None:
+    """The call's one line: what a person scanning stderr (or a log pipeline) wants, never values."""
+    if not call_log.isEnabledFor(logging.INFO):
+        return
+    how = stats.outcome if stats.error_type is None else f"{stats.outcome} ({stats.error_type})"
+    detail = f"{stats.rows} rows, {stats.bytes} bytes" if stats.statements else "no statement"
+    if stats.cache_hit:
+        detail += ", cached"
+    fields = {"server": server, "tool": tool, "outcome": stats.outcome, "error_type": stats.error_type,
+              "duration_ms": round(elapsed_ms, 1), "rows": stats.rows, "bytes": stats.bytes,
+              "statements": stats.statements, "cached": stats.cache_hit, "query_ids": stats.query_ids or None,
+              "sql_hashes": stats.sql_hashes or None}
+    call_log.info("%s %s %s in %.0f ms: %s", server, tool, how, elapsed_ms, detail,
+                  extra={"fields": {k: v for k, v in fields.items() if v is not None}})
 
 
 def _span_attributes(stats: CallStats, elapsed_ms: float) -> dict[str, Any]:

@@ -99,15 +99,17 @@ class Toolset:
         async def call(*args: Any, **kwargs: Any) -> CallToolResult:
             context = kwargs.get(own_context) if own_context else kwargs.pop(_CONTEXT, None)
             session_token = current_session.set(_session_of(context))
-            with tool_span(server_name, name):
+            with tool_span(server_name, name) as stats:
                 try:
                     result = await fn(*args, **kwargs)
                 except SnowmcpError as exc:
-                    log.info("tool %s refused or failed: %s", name, type(exc).__name__)
+                    stats.failed("refused", exc)
                     raise ToolError(str(exc)) from None
-                except ToolError:
+                except ToolError as exc:
+                    stats.failed("refused", exc)
                     raise
-                except Exception:
+                except Exception as exc:
+                    stats.failed("crashed", exc)
                     log.exception("tool %s crashed", name)
                     raise ToolError(
                         f"internal error in {name}; the server's log (stderr) has the details"

@@ -57,13 +57,14 @@ def _settings(warehouse: str | None = None) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from snowmcp.common.server_factory import configure_logging, serve
+    from snowmcp.common.logs import configure_logging
+    from snowmcp.common.server_factory import serve
 
     from snowmcp.common.warehouse.selection import parse_warehouse_url
 
     settings = _settings(args.warehouse)
     parse_warehouse_url(settings.warehouse)  # a typo fails now; connecting waits for the first call
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     from snowmcp.common.telemetry import configure
 
     configure(settings.otel)
