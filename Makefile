@@ -12,9 +12,17 @@ CONFORMANCE_VERSION := 0.1.16
 
 .PHONY: demo test bench install tools clean
 
-$(BIN)/.installed: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+# The runtime alone: what `make demo` needs (pip's own lines show the progress).
+$(BIN)/.runtime: pyproject.toml
+	@test -x $(BIN)/python || { echo "make: creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "make: installing snowmcp and its runtime dependencies into $(VENV) (about a minute the first time)"
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e .
+	touch $@
+
+# The test extras on top, for `make test` and `make bench`.
+$(BIN)/.installed: $(BIN)/.runtime
+	@echo "make: installing the test dependencies into $(VENV)"
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
 	touch $@
 
@@ -30,7 +38,7 @@ $(TOOLS)/.installed: Makefile
 
 tools: $(TOOLS)/.installed
 
-demo: install
+demo: $(BIN)/.runtime
 	$(BIN)/snowmcp demo init
 	$(BIN)/snowmcp demo tour
 

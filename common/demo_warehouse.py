@@ -57,7 +57,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from snowmcp.common import demo_tables
+from snowmcp.common import demo_tables, progress
 
 log = logging.getLogger("snowmcp.demo")
 
@@ -122,13 +122,17 @@ def _populate(path: Path) -> None:
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute(demo_tables.setup())
-        for table, sql in demo_tables.TABLES.items():
+        steps = len(demo_tables.TABLES) + 1
+        for done, (table, sql) in enumerate(demo_tables.TABLES.items()):
+            progress.report(done, steps, f"building the demo warehouse: {table}")
             step = time.perf_counter()
             con.execute(sql())
             for statement in demo_tables.comments(table):
                 con.execute(statement)
             log.info("  %-20s %.2f s", table, time.perf_counter() - step)
+        progress.report(steps - 1, steps, "building the demo warehouse: writing the file")
         con.execute("CHECKPOINT")
+        progress.report(steps, steps, "demo warehouse built")
     finally:
         con.close()
     wal = path.with_name(path.name + ".wal")

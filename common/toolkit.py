@@ -7,7 +7,8 @@ alike:
 - annotations default to the most cautious values (may write, destructive,
   not idempotent, open world); a read-only tool says so explicitly;
 - each call runs inside a telemetry span (`common.telemetry.tool_span`), with its
-  MCP session in `common.concurrency.current_session` (per-session limits);
+  MCP session in `common.concurrency.current_session` (per-session limits) and its
+  progress reporter in `common.progress`;
 - a `SnowmcpError` becomes an MCP tool error (`isError: true`) whose text is
   the message and hint, for the model to act on; anything unexpected is logged
   with its traceback to stderr and reported without internals;
@@ -33,6 +34,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 import pydantic_core
 from pydantic import BaseModel
 
+from snowmcp.common import progress
 from snowmcp.common.concurrency import current_session
 from snowmcp.common.errors import NotFound, SnowmcpError
 from snowmcp.common.telemetry import tool_span
@@ -99,6 +101,7 @@ class Toolset:
         async def call(*args: Any, **kwargs: Any) -> CallToolResult:
             context = kwargs.get(own_context) if own_context else kwargs.pop(_CONTEXT, None)
             session_token = current_session.set(_session_of(context))
+            progress_token = progress.bind(context)
             with tool_span(server_name, name) as stats:
                 try:
                     result = await fn(*args, **kwargs)
@@ -116,6 +119,7 @@ class Toolset:
                     ) from None
                 finally:
                     current_session.reset(session_token)
+                    progress.unbind(progress_token)
             return structured_result(result)
 
         if own_context is None:  # ask the SDK for the Context too: it carries the session

@@ -84,16 +84,20 @@ def _demo(args: argparse.Namespace) -> None:
         from snowmcp.common.demo_warehouse import build_demo_warehouse, demo_path
 
         logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
-        path = args.path or demo_path(_settings().state_path)
+        settings = _settings()
+        path = (args.path or demo_path(settings.state_path)).expanduser().resolve()
         started = time.perf_counter()
         exists = path.exists()
         build_demo_warehouse(path, force=args.force)
         how = "already there" if exists and not args.force else f"built in {time.perf_counter() - started:.1f} s"
         print(f"demo warehouse: {path} ({how})")
-        from snowmcp.servers.quality.demo import install_demo_suites
+        from snowmcp.servers.quality.demo import install_demo_suites, suites_folder
 
-        suites = install_demo_suites(path.parent / "quality")
-        print(f"demo quality suites: {', '.join(str(s) for s in suites)}")
+        folder = path.parent / "quality"
+        suites = install_demo_suites(folder)
+        print(f"demo quality suites: {len(suites)} in {folder} ({', '.join(s.stem for s in suites)})")
+        if folder != suites_folder(settings.state_path).expanduser().resolve():
+            print(f"  to use them: SNOWMCP_WAREHOUSE=duckdb://{path} SNOWMCP_QUALITY_SUITES_DIR={folder}")
     else:
         from snowmcp.clients.host.demo import run_demo
 

@@ -269,3 +269,27 @@ def test_two_processes_read_it_at_once(built: Path) -> None:
     for reader in readers:
         reader.join(60)
     assert results == [2000, 2000] and all(r.exitcode == 0 for r in readers)
+
+
+@pytest.mark.anyio
+async def test_a_first_call_that_builds_the_demo_reports_progress(tmp_path: Path) -> None:
+    from mcp import Client
+
+    from snowmcp.common.settings import Settings
+    from snowmcp.servers.query.server import build_server
+
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        seen.append((done, total, message))
+
+    async with Client(build_server(Settings(warehouse="demo", state_dir=tmp_path / "state"))) as client:
+        result = await client.call_tool("run_query", {"sql": "SELECT count(*) AS n FROM ANALYTICS.SALES.ORDERS"},
+                                        progress_callback=on_progress)
+        assert not result.is_error
+        again: list[object] = []
+        await client.call_tool("run_query", {"sql": "SELECT 1 AS one"}, progress_callback=lambda *a: again.append(a))
+    steps = len(demo.demo_tables.TABLES) + 1
+    assert [done for done, _, _ in seen] == list(range(steps + 1)) and {total for _, total, _ in seen} == {steps}
+    assert "building the demo warehouse" in str(seen[0][2]) and seen[-1][2] == "demo warehouse built"
+    assert again == []  # built once: later calls have nothing to report
