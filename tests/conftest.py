@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from mcp import Client
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from snowmcp.common.settings import Settings
 from tests import lab_data
@@ -20,6 +21,22 @@ def anyio_backend() -> str:
     async fixture's setup, the test and the teardown in one task, which the SDK's cancel
     scopes require. Each async test module sets `pytestmark = pytest.mark.anyio`."""
     return "asyncio"
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """Spans of the tool calls made in the test, kept in memory."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from snowmcp.common import telemetry
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry.install(provider)
+    yield exporter
+    telemetry.install()
 
 
 @pytest.fixture(scope="session")

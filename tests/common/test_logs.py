@@ -9,11 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 from mcp import Client
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from snowmcp.common import telemetry
 from snowmcp.common.logs import configure_logging
 from snowmcp.common.settings import Settings
 from snowmcp.servers.query.server import build_server
@@ -33,16 +30,6 @@ def restore_logging() -> Iterator[None]:
     root.handlers[:] = handlers
     root.setLevel(level)
     ours.setLevel(our_level)
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    telemetry.install(provider)
-    yield exporter
-    telemetry.install()
 
 
 async def test_each_call_logs_one_line_with_its_outcome_and_no_values(
