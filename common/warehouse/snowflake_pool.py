@@ -123,6 +123,10 @@ def resolve_config(connection_name: str | None, settings: Settings) -> Connectio
         setting = f"snowflake_{key}_s"
         if setting in settings.model_fields_set or key not in merged:
             kwargs[key] = getattr(settings, setting)
+        else:
+            kwargs[key] = merged[key]
+        # whole seconds: the 5.x connector refuses a float ("Expected type Int ... got Double")
+        kwargs[key] = _whole_seconds(kwargs[key], key, label)
     merged.update(kwargs)
     # (Values too short to be real secrets are left alone: scrubbing them would garble messages.)
     secrets = tuple(str(merged[k]) for k in _SECRET_KEYS if merged.get(k) and len(str(merged[k])) >= 6)
@@ -135,16 +139,39 @@ def resolve_config(connection_name: str | None, settings: Settings) -> Connectio
 _SESSION_START = {"none": ("USE SECONDARY ROLES NONE",), "all": ("USE SECONDARY ROLES ALL",), "default": ()}
 
 
+def _whole_seconds(value: Any, key: str, label: str) -> int:
+    try:
+        seconds = math.ceil(float(value))
+    except (TypeError, ValueError):
+        raise ConfigError(f"{label}: {key} must be a number of seconds", hint=f"Write e.g. {key} = 30.") from None
+    if seconds <= 0:
+        raise ConfigError(f"{label}: {key} must be positive", hint=f"Write e.g. {key} = 30.")
+    return seconds
+
+
 def _connector_connections() -> dict[str, dict[str, Any]]:
+    """The connector's own reading of connections.toml (and SNOWFLAKE_CONNECTIONS), by entry."""
     try:
         from snowflake.connector.config_manager import CONFIG_MANAGER
 
-        return {str(k): dict(v) for k, v in dict(CONFIG_MANAGER["connections"]).items()}
+        connections = dict(CONFIG_MANAGER["connections"])
     except Exception as exc:  # an unreadable file: say so without echoing its content
+        where = "".join(f" {name} {getattr(exc, name)}" for name in ("line", "col") if getattr(exc, name, None))
         raise ConfigError(
-            f"cannot read Snowflake's connections.toml: {type(exc).__name__}",
-            hint=f"Check {_connections_file()} is valid TOML and not writable by others (chmod 0600).",
+            f"cannot read Snowflake's {_connections_file()}: {type(exc).__name__}{where and ' at' + where}",
+            hint="Check it is valid TOML and not writable by others (chmod 0600).",
         ) from None
+    entries: dict[str, dict[str, Any]] = {}
+    for key, value in connections.items():
+        if not hasattr(value, "items"):  # every top-level key of connections.toml is a connection
+            moved = " (default_connection_name belongs in config.toml, in the same folder)" \
+                if key == "default_connection_name" else ""
+            raise ConfigError(
+                f"{_connections_file()}: top-level key {key!r} is not a [connection] table{moved}",
+                hint="Each connection is a table: [name] followed by account = ..., user = ..., ...",
+            )
+        entries[str(key)] = dict(value)
+    return entries
 
 
 def _default_connection_name() -> str:

@@ -119,7 +119,7 @@ def test_connection_config_precedence_and_secrets(snowflake_home: SnowflakeHome,
     config = resolve_config("tuned", Settings(state_dir=tmp_path, snowflake_network_timeout_s=9))
     kwargs = config.kwargs
     assert kwargs["connection_name"] == "tuned" and "password" not in kwargs  # the connector reads the entry
-    assert "login_timeout" not in kwargs and kwargs["network_timeout"] == 9  # entry's, unless set explicitly
+    assert kwargs["login_timeout"] == 2 and kwargs["network_timeout"] == 9  # the entry's, unless set explicitly (whole seconds)
     assert kwargs["paramstyle"] == "qmark"
     assert kwargs["session_parameters"]["STATEMENT_TIMEOUT_IN_SECONDS"] == 30  # a stricter one is kept
     assert kwargs["session_parameters"]["TIMEZONE"] == "UTC"
