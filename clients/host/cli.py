@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     claude.add_argument("--write", action="store_true", help="merge them into Claude Desktop's config (with a backup)")
     claude.add_argument("--path", help="the config file (default: Claude Desktop's for this platform)")
     claude.add_argument("--warehouse", help="SNOWMCP_WAREHOUSE for the servers (default: none, i.e. demo)")
+    claude.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="another variable for the servers (repeatable), e.g. SNOWMCP_ETL_NOW=latest")
     return parser
 
 
@@ -76,15 +78,27 @@ def main(argv: Sequence[str]) -> int:
 def _config_claude(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from snowmcp.clients.host.claude_desktop import config_path, merge_into, server_entries
+    from snowmcp.clients.host import claude_desktop as claude
 
-    entries = server_entries(args.warehouse)
+    warnings = []
+    warehouse = args.warehouse
+    if warehouse:
+        warehouse, warning = claude.warehouse_for_config(warehouse)
+        warnings.append(warning)
+    command, warning = claude.stable_command()
+    warnings.append(warning)
+    for line in filter(None, warnings):
+        print(f"snowmcp: warning: {line}", file=sys.stderr)
+    entries = claude.server_entries(warehouse, claude.parse_env(args.env), command=command)
     if not args.write:
-        print(json.dumps({"mcpServers": entries}, indent=2))
+        print(json.dumps({"mcpServers": claude.masked(entries)}, indent=2))
         return EXIT_OK
-    path = Path(args.path).expanduser() if args.path else config_path()
-    backup = merge_into(path, entries)
-    print(f"wrote {len(entries)} servers into {path}" + (f" (previous version: {backup})" if backup else ""))
+    path = Path(args.path).expanduser() if args.path else claude.config_path()
+    written = claude.merge_into(path, entries)
+    print(f"wrote {len(entries)} servers into {path}"
+          + (f" (previous version: {written.backup})" if written.backup else ""))
+    for name, keys in written.kept.items():
+        print(f"  {name}: kept its {', '.join(keys)}")
     print("Restart Claude Desktop to load them.")
     return EXIT_OK
 

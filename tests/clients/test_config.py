@@ -80,9 +80,9 @@ def test_claude_desktop_config_paths() -> None:
 
 def test_writing_claude_desktop_config_merges_and_backs_up(tmp_path: Path) -> None:
     path = tmp_path / "Claude" / "claude_desktop_config.json"
-    assert merge_into(path, server_entries("demo")) is None  # created
+    assert merge_into(path, server_entries("demo")).backup is None  # created
     path.write_text(json.dumps({"globalShortcut": "Ctrl+Space", "mcpServers": {"other": {"command": "x"}}}))
-    backup = merge_into(path, server_entries(None))
+    backup = merge_into(path, server_entries(None)).backup
     merged = json.loads(path.read_text())
     assert merged["globalShortcut"] == "Ctrl+Space" and "other" in merged["mcpServers"]
     assert set(merged["mcpServers"]) >= {"snowmcp-query", "snowmcp-analytics", "snowmcp-etl", "snowmcp-quality"}
