@@ -23,12 +23,16 @@ from snowmcp.common.result_cells import CutCell, cut_if_oversized
 
 # Decimals with more significant digits than a double holds exactly travel as strings.
 _MAX_EXACT_DIGITS = 15
+# Integers a JavaScript client reads exactly (Number.MAX_SAFE_INTEGER); beyond, they travel as strings.
+MAX_SAFE_INT = 2**53 - 1
+BIG_INT_NOTE = " (integers beyond ±2^53 as strings)"
 
 
 def json_safe(value: Any) -> Any:
     """Return `value` as a JSON-serializable Python value without losing meaning.
 
-    Decimals become numbers when a double holds them exactly, else strings;
+    Integers beyond ±(2^53 - 1) become strings (a JavaScript client would round them);
+    decimals become numbers when a double holds them exactly, else strings;
     temporal values become ISO 8601 strings (timestamps keep their zone);
     intervals become ISO 8601 durations; binary becomes base64; NaN and
     infinities become strings; nested lists and dicts (DuckDB LIST/STRUCT/MAP,
@@ -45,6 +49,10 @@ def json_safe(value: Any) -> Any:
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _int(value: int) -> int | str:
+    return value if -MAX_SAFE_INT <= value <= MAX_SAFE_INT else str(value)
 
 
 def _float(value: float) -> float | str:
@@ -85,7 +93,7 @@ def _duration(value: dt.timedelta) -> str:
 
 
 _CONVERTERS: dict[type, Callable[[Any], Any]] = {
-    type(None): _same, bool: _same, int: _same, str: _same,
+    type(None): _same, bool: _same, int: _int, str: _same,
     float: _float,
     decimal.Decimal: _decimal,
     dt.datetime: dt.datetime.isoformat, dt.date: dt.date.isoformat, dt.time: dt.time.isoformat,
@@ -97,7 +105,7 @@ _CONVERTERS: dict[type, Callable[[Any], Any]] = {
 }
 
 
-_SCALARS = frozenset({int, bool, type(None)})  # already JSON and small: skip the converter call
+_SCALARS = frozenset({bool, type(None)})  # already JSON and small: skip the converter call
 # Values whose JSON is a few dozen bytes at most, whatever they hold: converted at once, no cell cap to check.
 _BOUNDED_CONVERTERS = {t: _CONVERTERS[t] for t in (float, decimal.Decimal, dt.datetime, dt.date, dt.time,
                                                    dt.timedelta, uuid.UUID)}
@@ -134,6 +142,7 @@ class RowCollector:
         self.cut_cells: list[tuple[int, int, int]] = []
         self._seen_bytes = 0  # bytes of the rows kept, counting cut cells at their original size
         self._short = self.max_cell_bytes // 4  # a string this long (characters) is never over the cell cap
+        self.big_int_columns: set[int] = set()  # columns where an integer beyond ±2^53 became a string
 
     @property
     def fetch_size(self) -> int:
@@ -151,10 +160,10 @@ class RowCollector:
         room = self.max_rows - len(self.rows)
         short, cuts = self._short, []
         rows = []
-        bounded = _BOUNDED_CONVERTERS
+        bounded, safe = _BOUNDED_CONVERTERS, MAX_SAFE_INT
         for index, raw in enumerate(batch[:room]):
             rows.append([
-                v if (t := type(v)) in _SCALARS or (t is str and len(v) <= short)
+                v if (t := type(v)) in _SCALARS or (t is int and -safe <= v <= safe) or (t is str and len(v) <= short)
                 else bounded[t](v) if t in bounded else self._cell(v, index, col, cuts)
                 for col, v in enumerate(raw)
             ])
@@ -184,6 +193,9 @@ class RowCollector:
         return "max_cell_bytes" if self.cut_cells else None
 
     def _cell(self, value: Any, index: int, col: int, cuts: list[tuple[int, int, int]]) -> Any:
+        if type(value) is int:  # beyond ±2^53 (smaller ones never get here)
+            self.big_int_columns.add(col)
+            return str(value)
         cut = cut_if_oversized(value, self.max_cell_bytes)
         if cut is None:
             return json_safe(value)
@@ -241,7 +253,8 @@ class QueryResult(BaseModel):
         description="Column names and warehouse types, in order."
     )
     rows: Annotated[list[list[Any]], WithJsonSchema({"type": "array"})] = Field(
-        description="Rows as lists of values, in column order; JSON-safe values."
+        description="Rows as lists of values, in column order; JSON-safe values (integers beyond ±2^53, "
+        "NaN, infinities as strings; intervals as ISO 8601 durations)."
     )
     row_count: int = Field(description="Rows returned here (not the full result size when truncated).")
     truncated: bool = Field(
@@ -268,6 +281,9 @@ class QueryResult(BaseModel):
     def from_collector(
         cls, collector: RowCollector, *, columns: list[ColumnInfo], elapsed_ms: float, query_id: str | None
     ) -> QueryResult:
+        if collector.big_int_columns:  # the column's type says its big integers are strings
+            columns = [ColumnInfo(name=c.name, type=c.type + BIG_INT_NOTE) if i in collector.big_int_columns else c
+                       for i, c in enumerate(columns)]
         result = cls(
             columns=columns,
             rows=collector.rows,

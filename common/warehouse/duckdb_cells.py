@@ -12,7 +12,13 @@ to plan as the statement itself on a 200-row read)
 
 so DuckDB hands Python at most the budget of each cell, plus the original size
 of every cut cell, which `CappedRows` turns into `Cut` values for the
-collector to report. Structs, unions and values nested inside lists are
+collector to report.
+
+Two kinds of value would lose their meaning in DuckDB's Python conversion, so
+the wrapper carries them exactly: an INTERVAL comes as its text (Python's
+timedelta has no months: one month became 30 days) and is rendered as an ISO
+8601 duration; a DATE or TIMESTAMP gets a hidden `isinf()` column, because
+±infinity arrives as 9999-12-31 / 0001-01-01, dates that really exist. Structs, unions and values nested inside lists are
 checked after the fetch (`common.result_cells`). A statement DESCRIBE cannot
 bind (EXPLAIN, or one with an error) runs as written; the collector's own
 check still applies to it.
@@ -20,6 +26,8 @@ check still applies to it.
 
 from __future__ import annotations
 
+import decimal
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -39,10 +47,13 @@ class CappedStatement:
     sql: str
     columns: list[ColumnInfo]
     sized: list[tuple[int, int, int]]  # (visible column, hidden size column, size above which it was cut)
+    intervals: tuple[int, ...] = ()  # visible columns holding an interval's text
+    temporal: tuple[tuple[int, int], ...] = ()  # (visible column, hidden isinf() column)
 
     def rows(self, batch: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
-        """Visible rows of a fetched batch, cut cells as `Cut` values."""
-        if not self.sized:
+        """Visible rows of a fetched batch: cut cells as `Cut` values, intervals as ISO durations,
+        infinite dates and timestamps as "infinity" / "-infinity"."""
+        if not (self.sized or self.intervals or self.temporal):
             return list(batch)
         width = len(self.columns)
         out: list[Sequence[Any]] = []
@@ -52,8 +63,41 @@ class CappedStatement:
                 size = raw[hidden]
                 if size is not None and size > over:
                     row[visible] = Cut(row[visible], int(size))
+            for visible in self.intervals:
+                if row[visible] is not None:
+                    row[visible] = iso_duration(row[visible])
+            for visible, hidden in self.temporal:
+                if raw[hidden]:
+                    row[visible] = "-infinity" if row[visible].year == 1 else "infinity"
             out.append(row)
         return out
+
+
+_INTERVAL_PART = re.compile(r"(-?\d+) (year|month|day)s?|(-)?(\d+):(\d+):(\d+(?:\.\d+)?)")
+
+
+def iso_duration(text: str) -> str:
+    """DuckDB's interval text ('1 year 2 months -3 days 04:05:06.5') as an ISO 8601 duration
+    ('P1Y2M-3DT4H5M6.5S'); each part keeps its own sign, as DuckDB's intervals do."""
+    years = months = days = 0
+    clock = ""
+    for number, unit, negative, hours, minutes, seconds in _INTERVAL_PART.findall(text):
+        if unit == "year":
+            years = int(number)
+        elif unit == "month":
+            months = int(number)
+        elif unit == "day":
+            days = int(number)
+        else:
+            sign = "-" if negative else ""
+            parts = [(int(hours), "H"), (int(minutes), "M")]
+            clock = "".join(f"{sign}{n}{u}" for n, u in parts if n)
+            if value := decimal.Decimal(seconds):
+                clock += f"{sign}{format(value.normalize(), 'f')}S"
+    date = "".join(f"{n}{u}" for n, u in ((years, "Y"), (months, "M"), (days, "D")) if n)
+    if not date and not clock:
+        return "PT0S"
+    return f"P{date}" + (f"T{clock}" if clock else "")
 
 
 def _quote(name: str) -> str:
@@ -71,6 +115,10 @@ def _kind(type_name: str) -> str | None:
         return "blob"
     if upper.startswith("MAP("):
         return "map"
+    if upper == "INTERVAL":
+        return "interval"
+    if upper == "DATE" or upper.startswith("TIMESTAMP"):
+        return "temporal"
     return None
 
 
@@ -129,10 +177,19 @@ def cap_cells(cursor: Any, error: type[BaseException], sql: str, params: list[An
     if not any(kinds):
         return None
     inner = [f"c{i}" for i in range(len(columns))]
-    values, sizes, sized = [], [], []
+    values, sizes, sized, intervals, temporal = [], [], [], [], []
     for i, (column, kind) in enumerate(zip(columns, kinds)):
         if kind is None:
             values.append(f"{inner[i]} AS {_quote(column.name)}")
+            continue
+        if kind == "interval":
+            values.append(f"CAST({inner[i]} AS VARCHAR) AS {_quote(column.name)}")
+            intervals.append(i)
+            continue
+        if kind == "temporal":
+            values.append(f"{inner[i]} AS {_quote(column.name)}")
+            temporal.append((i, len(columns) + len(sizes)))
+            sizes.append(f"isinf({inner[i]}) AS _snowmcp_inf{i}")
             continue
         value, size, over = _capped(inner[i], kind, column.type, budget)
         values.append(f"{value} AS {_quote(column.name)}")
@@ -141,4 +198,5 @@ def cap_cells(cursor: Any, error: type[BaseException], sql: str, params: list[An
     wrapped = (
         f"SELECT {', '.join(values + sizes)}\nFROM (\n{statement}\n) AS {_ALIAS}({', '.join(inner)})"
     )
-    return CappedStatement(sql=wrapped, columns=columns, sized=sized)
+    return CappedStatement(sql=wrapped, columns=columns, sized=sized, intervals=tuple(intervals),
+                           temporal=tuple(temporal))
