@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from snowmcp.clients.host.config import SNOWMCP_SERVERS
 from snowmcp.common.errors import ConfigError
 from snowmcp.clients.host.launch import snowmcp_command
+from snowmcp.common.warehouse.selection import parse_warehouse_url
 
 
 def config_path(platform: str = sys.platform, environ: dict[str, str] | None = None, home: Path | None = None) -> Path:
@@ -36,9 +38,10 @@ def config_path(platform: str = sys.platform, environ: dict[str, str] | None = N
     return Path(environ.get("XDG_CONFIG_HOME", home / ".config")) / "Claude" / "claude_desktop_config.json"
 
 
-_SECRET_KEY = re.compile(r"PASSWORD|PASSPHRASE|TOKEN|SECRET|PRIVATE_KEY|_PWD|API_KEY", re.IGNORECASE)
+_SECRET_KEY = re.compile(r"PASSWORD|PASSPHRASE|PASSCODE|TOKEN|SECRET|KEY|_PWD|CREDENTIAL", re.IGNORECASE)
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_CACHE_PARTS = ("/.cache/", "/archive-v0/", "/Caches/", "\\cache\\")
+# Where uvx, `uv run --with`, `pipx run` and temporary venvs keep the scripts they run (cleaned at will).
+_CACHE_PARTS = ("/.cache/", "/caches/", "/archive-v0/", "/environments-v2/", "/builds-v0/")
 
 
 def parse_env(pairs: list[str]) -> dict[str, str]:
@@ -53,34 +56,60 @@ def parse_env(pairs: list[str]) -> dict[str, str]:
     return env
 
 
+def is_secret(key: str) -> bool:
+    """Whether an environment variable's name says it holds a secret (its value is never printed)."""
+    return bool(_SECRET_KEY.search(key))
+
+
 def masked(entries: dict[str, Any]) -> dict[str, Any]:
     """`entries` with the values of secret-looking variables replaced, for printing."""
-    return {name: {**entry, "env": {k: "***" if _SECRET_KEY.search(k) else v for k, v in entry["env"].items()}}
+    return {name: {**entry, "env": {k: "***" if is_secret(k) else v for k, v in entry["env"].items()}}
             if "env" in entry else entry for name, entry in entries.items()}
+
+
+def in_cache(path: str) -> bool:
+    """Whether `path` lies in a cache or temporary folder that may be cleaned under Claude Desktop."""
+    where = str(Path(path).resolve()).replace("\\", "/")
+    temp = str(Path(tempfile.gettempdir()).resolve()).replace("\\", "/").rstrip("/") + "/"
+    return any(part in where.lower() for part in _CACHE_PARTS) or where.startswith(temp)
 
 
 def stable_command() -> tuple[list[str], str | None]:
     """This install's `snowmcp` command for Claude Desktop, and a warning when it is not stable.
 
-    pipx and `uv tool install` put the script in a tool venv and a link to it on PATH: both last.
-    `uvx` runs from a cache that uv may clean: then the `snowmcp` on PATH is used if there is one."""
+    pipx and `uv tool install` put the script in a tool venv and a link to it on PATH
+    (~/.local/bin/snowmcp): the link is what lasts across upgrades, so it is preferred when it
+    leads to this install's script. uvx runs from uv's cache, which uv may clean: then the
+    `snowmcp` on PATH (another install) is used if there is one, with a warning; else a warning."""
     command = snowmcp_command()
-    if not any(part in command[0] for part in _CACHE_PARTS):
-        return command, None
     on_path = shutil.which("snowmcp")
-    if on_path and not any(part in str(Path(on_path).resolve()) for part in _CACHE_PARTS):
-        return [on_path], None
+    if on_path and _same_file(on_path, command[0]):
+        return [str(Path(on_path).absolute())], None
+    if not in_cache(command[0]):
+        return command, None
+    if on_path and not in_cache(on_path):
+        return [str(Path(on_path).absolute())], (
+            f"this snowmcp runs from a cache that may be cleaned ({command[0]}): the entries use the "
+            f"snowmcp on PATH instead, {on_path}, another installation (see `{on_path} --version`)")
     return command, (f"{command[0]} lives in a cache that may be cleaned: install snowmcp with "
                      "`uv tool install snowmcp` or `pipx install snowmcp` and run this again")
 
 
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def warehouse_for_config(warehouse: str) -> tuple[str, str | None]:
     """`warehouse` as Claude Desktop must get it (a DuckDB path made absolute: it starts servers in
-    another folder), and a warning when that file does not exist."""
-    scheme, sep, rest = warehouse.partition("://")
-    if not sep or scheme != "duckdb":
-        return warehouse, None
-    path = Path(rest).expanduser().resolve()
+    another folder), and a warning when that file does not exist. A malformed URL is refused."""
+    spec = parse_warehouse_url(warehouse)
+    if spec.kind != "duckdb":
+        return warehouse.strip(), None
+    assert spec.path is not None
+    path = spec.path.resolve()
     warning = None if path.exists() else (f"{path} does not exist yet: the servers fail until it does "
                                           "(build it with dbt, or `snowmcp demo init --path` for the demo data)")
     return f"duckdb://{path}", warning
@@ -101,16 +130,30 @@ def server_entries(warehouse: str | None, env: dict[str, str] | None = None,
 
 
 @dataclass(frozen=True)
+class Change:
+    """What one write did to one entry, by name only (values are never reported)."""
+
+    added: bool
+    changed: tuple[str, ...] = ()  # keys and env variables given a new value
+    kept: tuple[str, ...] = ()  # keys and env variables of the old entry left as they were
+
+    def describe(self) -> str:
+        if self.added:
+            return "added"
+        parts = [f"changed {', '.join(self.changed)}" if self.changed else "unchanged"]
+        return "; ".join(parts + ([f"kept {', '.join(self.kept)}"] if self.kept else []))
+
+
+@dataclass(frozen=True)
 class Written:
     backup: Path | None
-    kept: dict[str, list[str]]
-    """For each entry that was there before: the env keys it had that this write kept."""
+    changes: dict[str, Change]
 
 
 def merge_into(path: Path, entries: dict[str, Any]) -> Written:
     """Merge `entries` into the config at `path` (created if absent), keeping other servers, other
     settings, and each existing entry's keys and env (what `entries` sets wins). The old file is
-    copied to a backup whose name no earlier backup has."""
+    copied to a backup whose name no earlier backup has; the new one keeps its permissions."""
     current: dict[str, Any] = {}
     backup = None
     if path.exists():
@@ -122,22 +165,34 @@ def merge_into(path: Path, entries: dict[str, Any]) -> Written:
             raise ConfigError(f"{path}: expected an object whose mcpServers is an object")
         backup = _backup(path)
     servers = dict(current.get("mcpServers", {}))
-    kept: dict[str, list[str]] = {}
+    changes: dict[str, Change] = {}
     for name, entry in entries.items():
         old = servers.get(name)
         if isinstance(old, dict):
-            old_env = old.get("env") if isinstance(old.get("env"), dict) else {}
-            kept[name] = sorted(k for k in old_env if k not in entry.get("env", {}))
-            entry = {**old, **entry, "env": {**old_env, **entry.get("env", {})}}
-            if not entry["env"]:
-                del entry["env"]
+            entry, changes[name] = _merge_entry(old, entry)
+        else:
+            changes[name] = Change(added=True)
         servers[name] = entry
     merged = {**current, "mcpServers": servers}
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_name(path.name + ".tmp")
     scratch.write_text(json.dumps(merged, indent=2) + "\n")
+    if backup is not None:
+        shutil.copymode(path, scratch)  # a config holding secrets stays private
     os.replace(scratch, path)
-    return Written(backup, {name: keys for name, keys in kept.items() if keys})
+    return Written(backup, changes)
+
+
+def _merge_entry(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], Change]:
+    old_env = old.get("env") if isinstance(old.get("env"), dict) else {}
+    new_env = new.get("env", {})
+    merged = {**old, **new, "env": {**old_env, **new_env}}
+    if not merged["env"]:
+        del merged["env"]
+    changed = [k for k in new if k != "env" and old.get(k) != new[k]]
+    changed += [k for k in new_env if old_env.get(k) != new_env[k]]
+    kept = [k for k in old if k not in new and k != "env"] + [k for k in old_env if k not in new_env]
+    return merged, Change(added=False, changed=tuple(changed), kept=tuple(kept))
 
 
 def _backup(path: Path) -> Path:

@@ -81,7 +81,12 @@ def _config_claude(args: argparse.Namespace) -> int:
     from snowmcp.clients.host import claude_desktop as claude
 
     warnings = []
+    env = claude.parse_env(args.env)
     warehouse = args.warehouse
+    given = env.pop("SNOWMCP_WAREHOUSE", None)  # the same setting: checked and made absolute alike
+    if given is not None and warehouse is not None and given != warehouse:
+        raise ConfigError("--warehouse and --env SNOWMCP_WAREHOUSE= disagree: give one of them")
+    warehouse = warehouse or given
     if warehouse:
         warehouse, warning = claude.warehouse_for_config(warehouse)
         warnings.append(warning)
@@ -89,7 +94,7 @@ def _config_claude(args: argparse.Namespace) -> int:
     warnings.append(warning)
     for line in filter(None, warnings):
         print(f"snowmcp: warning: {line}", file=sys.stderr)
-    entries = claude.server_entries(warehouse, claude.parse_env(args.env), command=command)
+    entries = claude.server_entries(warehouse, env, command=command)
     if not args.write:
         print(json.dumps({"mcpServers": claude.masked(entries)}, indent=2))
         return EXIT_OK
@@ -97,8 +102,8 @@ def _config_claude(args: argparse.Namespace) -> int:
     written = claude.merge_into(path, entries)
     print(f"wrote {len(entries)} servers into {path}"
           + (f" (previous version: {written.backup})" if written.backup else ""))
-    for name, keys in written.kept.items():
-        print(f"  {name}: kept its {', '.join(keys)}")
+    for name, change in written.changes.items():
+        print(f"  {name}: {change.describe()}")
     print("Restart Claude Desktop to load them.")
     return EXIT_OK
 
