@@ -9,8 +9,10 @@ INSPECTOR_VERSION := 2.12.0
 EVERYTHING_VERSION := 2026.8.31
 # The official MCP conformance suite, run against each server over streamable HTTP.
 CONFORMANCE_VERSION := 0.1.16
+# The MCP Bundle CLI: validates the Claude Desktop bundles `make mcpb` builds (tests/clients/test_mcpb.py).
+MCPB_VERSION := 2.1.2
 
-.PHONY: demo test bench install tools clean
+.PHONY: demo test bench install tools mcpb clean
 
 # The runtime alone: what `make demo` needs (pip's own lines show the progress).
 $(BIN)/.runtime: pyproject.toml
@@ -33,7 +35,7 @@ $(TOOLS)/.installed: Makefile
 	mkdir -p $(TOOLS)
 	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error node@22 \
 		@modelcontextprotocol/inspector@$(INSPECTOR_VERSION) @modelcontextprotocol/server-everything@$(EVERYTHING_VERSION) \
-		@modelcontextprotocol/conformance@$(CONFORMANCE_VERSION)
+		@modelcontextprotocol/conformance@$(CONFORMANCE_VERSION) @anthropic-ai/mcpb@$(MCPB_VERSION)
 	touch $@
 
 tools: $(TOOLS)/.installed
@@ -47,6 +49,10 @@ test: install tools
 
 bench: install
 	$(BIN)/python -m bench
+
+# Claude Desktop bundles, one per server: dist/snowmcp-<server>-<version>.mcpb (see snowmcp/mcpb.py).
+mcpb: $(BIN)/.runtime
+	$(BIN)/python -m snowmcp.mcpb --out dist
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache
