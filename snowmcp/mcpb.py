@@ -72,7 +72,7 @@ def manifest(server: str, version: str, tools: list[dict[str, str]]) -> dict[str
             "Snowflake warehouse, or on a local DuckDB file. Every statement passes an allow-list SQL guard; "
             "results are capped in rows and bytes. With the warehouse left at `demo` it answers from an "
             "embedded demo warehouse, built on first use. The other snowmcp servers come as bundles of their "
-            "own. Claude Desktop installs the Python dependencies with uv on first start (a minute)."),
+            "own. Claude Desktop installs its Python dependencies from PyPI with uv on first start."),
         "author": {"name": "snowmcp contributors"},
         "license": project().get("license", "Apache-2.0"),
         "keywords": ["snowflake", "duckdb", "sql", "data-warehouse", server],
