@@ -153,7 +153,10 @@ class ServerRuntime:
             return await self._resilient(execute_once)
 
         if use_cache:
-            key = (warehouse.identity, sql, tuple(params or ()), rows_cap, max_bytes, max_cell_bytes)
+            # data_version (DuckDB: the file's signature) changes when another process wrote the file:
+            # a result read before that write is never served after it.
+            version = getattr(warehouse, "data_version", None)
+            key = (warehouse.identity, version, sql, tuple(params or ()), rows_cap, max_bytes, max_cell_bytes)
             result, cached = await self.cache.get_or_compute(key, compute, size_of=_result_size)
         else:
             result, cached = await compute(), False

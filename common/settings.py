@@ -60,6 +60,10 @@ class Settings(BaseSettings):
         description="DuckDB optimizers switched off: these two fold constants outside memory_limit "
         "(empty: all on, faster, but SELECT range(10000000) costs ~850 MB).",
     )
+    duckdb_idle_close_s: float = Field(
+        2.0, ge=0, description="Seconds without a running statement after which a server closes its DuckDB "
+        "file, so dbt or another writer can open it; the next call reopens it (0: keep it open).",
+    )
 
     allow_functions: Annotated[frozenset[str], NoDecode] = Field(
         frozenset(),

@@ -9,6 +9,13 @@ thread of the backend's own pools (`common.concurrency`: statements and catalog
 lookups apart); a timeout or a cancelled call interrupts the statement inside
 DuckDB. Cells are capped inside the statement (`duckdb_cells.py`) and rows are
 fetched in batches sized by the collector, so a huge value never materialises.
+
+The file is open only while calls use it and for `SNOWMCP_DUCKDB_IDLE_CLOSE_S`
+after (`duckdb_lifecycle.py`), so dbt can write it while a server is idle; a
+call that finds a writer's lock waits a bounded time, then says so. Each call
+holds a lease from its cursor to the real end of its work. A reopen that finds
+the file changed forgets the described statements; the result cache keys on
+`data_version`.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from snowmcp.common.errors import NotFound, QueryFailed, QueryTimeout, Warehouse
 from snowmcp.common.results import ColumnInfo, RowCollector
 from snowmcp.common.warehouse.duckdb_cells import CellCapper
 from snowmcp.common.warehouse.duckdb_engine import EngineConfig, SharedEngine, open_locked
+from snowmcp.common.warehouse.duckdb_lifecycle import Clock, FileHandle, Lease, Signature, is_lock_conflict
 from snowmcp.common.warehouse.base import (
     ColumnDescription,
     DatabaseInfo,
@@ -57,7 +65,8 @@ def like_pattern(name_like: str) -> str:
 class DuckDBWarehouse:
     dialect = "duckdb"
 
-    def __init__(self, path: Path, engine: EngineConfig | None = None, pools: WorkerPools | None = None) -> None:
+    def __init__(self, path: Path, engine: EngineConfig | None = None, pools: WorkerPools | None = None, *,
+                 clock: Clock | None = None) -> None:
         import duckdb  # lazy: keeps server start-up fast
 
         self.path = path
@@ -66,17 +75,38 @@ class DuckDBWarehouse:
         if not path.exists():
             raise WarehouseUnavailable(f"DuckDB file {path} does not exist", transient=False,
                                        hint="Check SNOWMCP_WAREHOUSE (duckdb:///absolute/path/NAME.duckdb).")
-        try:
-            self._engine: SharedEngine | None = open_locked(duckdb, path, engine or EngineConfig())
-        except duckdb.Error as exc:
-            raise WarehouseUnavailable(
-                f"cannot open DuckDB file {path}: {_first_line(exc)}",
-                transient=False,
-                hint="Check the file is a DuckDB database and not opened for writing by another process.",
-            ) from None
-        self._lock = threading.Lock()
+        config = engine or EngineConfig()
         self._pools = pools or WorkerPools(8, 8)
         self._cap_cells = CellCapper(duckdb.Error)
+        self._file = FileHandle(path, lambda: open_locked(duckdb, path, config), idle_close_s=config.idle_close_s,
+                                lock_wait_s=config.lock_wait_s, clock=clock, on_change=self._file_changed)
+        try:
+            self._file.open_now()  # a file that is no DuckDB database fails here, at start-up
+        except duckdb.Error as exc:
+            if not is_lock_conflict(exc):
+                raise self._cannot_open(exc) from None
+            log.info("DuckDB file %s is locked by a writer; it is opened on the first call", path)
+
+    @property
+    def data_version(self) -> Signature:
+        """Changes whenever another process wrote the file (part of the result cache's key)."""
+        return self._file.version()
+
+    @property
+    def _engine(self) -> SharedEngine | None:
+        """The open engine, or None while the file is let go of."""
+        return self._file.engine
+
+    def _file_changed(self) -> None:
+        """A reopen found the file written since: statements described before may have other columns now."""
+        self._cap_cells = CellCapper(self._duckdb.Error)
+
+    def _cannot_open(self, exc: BaseException) -> WarehouseUnavailable:
+        return WarehouseUnavailable(
+            f"cannot open DuckDB file {self.path}: {_first_line(exc)}",
+            transient=False,
+            hint="Check the file is a DuckDB database and not opened for writing by another process.",
+        )
 
     # -- statements -------------------------------------------------------
 
@@ -89,36 +119,73 @@ class DuckDBWarehouse:
         timeout_s: float,
         tag: QueryTag,
     ) -> FetchOutcome:
-        engine, cursor = self._cursor()
         bound = list(params) if params else None
+
+        def statement(cursor: Any, interrupted: threading.Event) -> FetchOutcome:
+            capped = self._cap_cells(cursor, sql, bound, collector.max_cell_bytes)
+            if interrupted.is_set():  # given up while describing: never start the statement
+                raise self._duckdb.InterruptException("interrupted before it started")
+            cursor.execute(capped.sql if capped else sql, bound)
+            if capped is not None:
+                columns, visible = capped.columns, capped.rows
+            else:
+                columns = [ColumnInfo(name=d[0], type=str(d[1])) for d in cursor.description or []]
+                visible = list
+            while collector.add_batch(visible(batch := cursor.fetchmany(collector.fetch_size))) and batch:
+                pass
+            return FetchOutcome(columns=columns, query_id=None)
+
+        return await self._call(statement, timeout_s)
+
+    async def _call(self, body: Callable[[Any, threading.Event], T], timeout_s: float, *, light: bool = False) -> T:
+        """Run `body(cursor, interrupted)` in a worker thread on a cursor of the open file (opened if need
+        be, waiting out a writer's lock within the timeout). The lease keeps the file open until the work
+        really ends, after an interrupt too; the cursor is closed by the thread itself."""
+        clock = self._file.clock
+        started = clock.monotonic()
+        lease = await self._lease(timeout_s)
+        try:
+            cursor = lease.engine.con.cursor()
+        except BaseException:
+            lease.abandon()
+            raise
         interrupted = threading.Event()
 
         def interrupt() -> None:
             interrupted.set()
-            cursor.interrupt()
+            try:
+                cursor.interrupt()
+            except Exception:  # the work ended meanwhile and closed its cursor
+                pass
 
-        def work() -> FetchOutcome:
-            with engine.hold(cursor):  # closed by the thread itself, after an interrupted statement returns
-                capped = self._cap_cells(cursor, sql, bound, collector.max_cell_bytes)
-                if interrupted.is_set():  # given up while describing: never start the statement
-                    raise self._duckdb.InterruptException("interrupted before it started")
-                cursor.execute(capped.sql if capped else sql, bound)
-                if capped is not None:
-                    columns, visible = capped.columns, capped.rows
-                else:
-                    columns = [ColumnInfo(name=d[0], type=str(d[1])) for d in cursor.description or []]
-                    visible = list
-                while collector.add_batch(visible(batch := cursor.fetchmany(collector.fetch_size))) and batch:
-                    pass
-                return FetchOutcome(columns=columns, query_id=None)
+        def work() -> T:
+            if not lease.start():  # the caller gave up before the thread got here
+                raise self._duckdb.InterruptException("interrupted before it started")
+            try:
+                with cursor:
+                    return body(cursor, interrupted)
+            finally:
+                lease.end()
 
-        return await self._in_thread(work, interrupt, timeout_s)
+        try:
+            return await self._in_thread(work, interrupt, timeout_s, light=light,
+                                         spent_s=clock.monotonic() - started)
+        finally:
+            if lease.abandon():  # the work never ran
+                cursor.close()
+
+    async def _lease(self, timeout_s: float) -> Lease:
+        try:
+            return await self._file.lease(timeout_s, lambda fn: self._pools.run(fn, light=True))
+        except self._duckdb.Error as exc:
+            raise self._cannot_open(exc) from None
 
     async def _in_thread(self, work: Callable[[], T], interrupt: Callable[[], None], timeout_s: float, *,
-                         light: bool = False) -> T:
-        """Run blocking `work` in a worker thread; on timeout or cancellation interrupt it in DuckDB."""
+                         light: bool = False, spent_s: float = 0.0) -> T:
+        """Run blocking `work` in a worker thread; on timeout (`timeout_s` of which `spent_s` went on
+        waiting for the file) or cancellation interrupt it in DuckDB."""
         try:
-            with anyio.fail_after(timeout_s):
+            with anyio.fail_after(max(timeout_s - spent_s, 0.0)):
                 return await self._pools.run(work, light=light, interrupt=interrupt)
         except TimeoutError:
             raise QueryTimeout(f"statement cancelled after {timeout_s:g} s") from None
@@ -127,21 +194,11 @@ class DuckDBWarehouse:
         except self._duckdb.Error as exc:
             raise QueryFailed(f"DuckDB: {_first_line(exc)}") from None
 
-    def _cursor(self) -> tuple[SharedEngine, Any]:
-        """A new cursor, and the engine it belongs to (the work holds both until it really ends)."""
-        with self._lock:
-            if self._engine is None:
-                raise WarehouseUnavailable("the DuckDB warehouse is closed", transient=False)
-            return self._engine, self._engine.con.cursor()
-
     async def _rows(self, sql: str, params: Sequence[Any] = (), timeout_s: float = 30.0) -> list[tuple[Any, ...]]:
-        engine, cursor = self._cursor()
+        def lookup(cursor: Any, _: threading.Event) -> list[tuple[Any, ...]]:
+            return cursor.execute(sql, list(params)).fetchall()
 
-        def work() -> list[tuple[Any, ...]]:
-            with engine.hold(cursor):
-                return cursor.execute(sql, list(params)).fetchall()
-
-        return await self._in_thread(work, cursor.interrupt, timeout_s, light=True)
+        return await self._call(lookup, timeout_s, light=True)
 
     # -- catalog ----------------------------------------------------------
 
@@ -209,8 +266,7 @@ class DuckDBWarehouse:
             raise NotFound(f"schema {database}.{schema} does not exist")
 
     async def close(self) -> None:
-        with self._lock:
-            self._engine = None  # the file closes once no other warehouse of this process shares it
+        self._file.close()  # the file closes once no call and no other warehouse of this process uses it
 
 
 def _first_line(exc: BaseException) -> str:
