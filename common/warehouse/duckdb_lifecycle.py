@@ -142,8 +142,8 @@ class FileHandle:
         self._warm: SharedEngine | None = None  # the use that keeps the file open between calls
         self._signature: Signature | None = None  # of the file when it was last opened
         self._running = 0
-        self._cancel_idle: Callable[[], None] | None = None
-        self._idle_token = 0
+        self._idle_due = 0.0  # when the file may be let go of, if no call runs by then
+        self._cancel_idle: Callable[[], None] | None = None  # the one armed timer, if any
         self._closed = False
 
     @property
@@ -177,8 +177,7 @@ class FileHandle:
                     raise WarehouseUnavailable("the DuckDB warehouse is closed", transient=False)
                 if self._warm is not None:
                     self._warm.acquire()
-                    self._running += 1
-                    self._stop_idle_timer()
+                    self._running += 1  # an armed timer finds a call running and lets it be
                     if waited:
                         log.info("DuckDB file %s: the writer's lock is gone, answering", self.path)
                     return Lease(self, self._warm)
@@ -227,25 +226,32 @@ class FileHandle:
     # -- idle --------------------------------------------------------------
 
     def _start_idle_timer(self) -> None:
-        """(Under `_lock`.) With no call running, let go of the file after `idle_close_s`."""
+        """(Under `_lock`.) With no call running, let go of the file `idle_close_s` from now.
+
+        One timer at a time: a busy server moves the deadline on, and the timer, when it fires
+        early, waits again for the rest (no timer thread per call)."""
         if self._running or self._warm is None or self.idle_close_s <= 0 or self._closed:
             return
-        self._stop_idle_timer()
-        token = self._idle_token
-        self._cancel_idle = self.clock.call_later(self.idle_close_s, lambda: self._idle(token))
+        self._idle_due = self.clock.monotonic() + self.idle_close_s
+        if self._cancel_idle is None:
+            self._cancel_idle = self.clock.call_later(self.idle_close_s, self._idle)
 
     def _stop_idle_timer(self) -> None:
         """(Under `_lock`.)"""
-        self._idle_token += 1  # a timer already firing finds its token stale
         if self._cancel_idle is not None:
             self._cancel_idle()
             self._cancel_idle = None
 
-    def _idle(self, token: int) -> None:
+    def _idle(self) -> None:
         with self._lock:
-            if token != self._idle_token or self._running or self._warm is None:
+            self._cancel_idle = None
+            if self._running or self._warm is None or self._closed:
+                return  # the call running re-arms the timer when it ends
+            left = self._idle_due - self.clock.monotonic()
+            if left > 0:
+                self._cancel_idle = self.clock.call_later(left, self._idle)
                 return
-            engine, self._warm, self._cancel_idle = self._warm, None, None
+            engine, self._warm = self._warm, None
         engine.release()  # closes the connection unless another warehouse of this process uses it
         log.debug("DuckDB file %s let go of after %.1f s idle", self.path, self.idle_close_s)
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import anyio
@@ -52,10 +52,10 @@ class ManualClock(Clock):
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-        due = [t for t in self.timers if t[0] <= self.now and not t[2]]  # type: ignore[operator]
-        self.timers = [t for t in self.timers if t not in due]
-        for _, fn, _ in due:
-            fn()  # type: ignore[operator]
+        while due := [t for t in self.timers if t[0] <= self.now and not t[2]]:  # type: ignore[operator]
+            self.timers = [t for t in self.timers if t not in due]
+            for _, fn, _ in due:
+                fn()  # type: ignore[operator]  (it may arm another timer, due by now too)
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def warehouse(warehouse_file: Path, tmp_path: Path, clock: ManualClock) -> Iterator[DuckDBWarehouse]:
+async def warehouse(warehouse_file: Path, tmp_path: Path, clock: ManualClock) -> AsyncIterator[DuckDBWarehouse]:
     w = DuckDBWarehouse(warehouse_file, engine(tmp_path, idle_close_s=2.0, lock_wait_s=1.0), clock=clock)
     yield w
     await w.close()
@@ -134,6 +134,9 @@ async def test_each_call_restarts_the_idle_time(warehouse: DuckDBWarehouse, ware
         clock.advance(1.5)
         assert await rows(warehouse, "SELECT 1") == [[1]]
     assert is_open(warehouse_file) and warehouse._file.opens == 1
+    for _ in range(50):
+        await rows(warehouse, "SELECT 1")
+    assert clock.pending() == 1  # one timer, its deadline moved on: no timer per call
     clock.advance(2.0)
     assert not is_open(warehouse_file)
 
@@ -249,6 +252,30 @@ async def test_concurrent_calls_while_the_file_reopens_share_one_connection(
     assert warehouse._file.opens == 2 and warehouse._file.running == 0
     clock.advance(2.0)
     assert not is_open(warehouse_file)
+
+
+async def test_calls_racing_the_real_idle_timer_all_answer(warehouse_file: Path, tmp_path: Path) -> None:
+    """An idle time of 1 ms on the real timer: the file closes and reopens between and under calls."""
+    w = DuckDBWarehouse(warehouse_file, engine(tmp_path, idle_close_s=0.001))
+    answers: list[object] = []
+
+    async def one(n: int) -> None:
+        await anyio.sleep((n % 7) * 0.002)
+        if n % 4 == 0:
+            answers.append(len(await w.list_tables("W", "main")))
+        else:
+            answers.append((await rows(w, "SELECT count(*) FROM t"))[0][0])
+
+    try:
+        for _ in range(10):
+            async with anyio.create_task_group() as tasks:
+                for n in range(20):
+                    tasks.start_soon(one, n)
+            await anyio.sleep(0.01)
+    finally:
+        await w.close()
+    assert sorted(answers, key=str) == sorted([1] * 50 + [3] * 150, key=str)
+    assert w._file.opens > 1 and not is_open(warehouse_file)
 
 
 async def test_a_writer_holding_the_lock_gets_a_clear_error_after_a_bounded_wait(
