@@ -8,107 +8,18 @@ known rather than guessed.
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import decimal
-import math
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 import pydantic_core
 from pydantic import BaseModel, Field, PrivateAttr, WithJsonSchema
 
 from snowmcp.common.result_cells import CutCell, cut_if_oversized
+from snowmcp.common.result_values import BOUNDED, MAX_SAFE_INT, NUMBERS, Flag, converted, json_safe
 
-# Decimals with more significant digits than a double holds exactly travel as strings.
-_MAX_EXACT_DIGITS = 15
-# Integers a JavaScript client reads exactly (Number.MAX_SAFE_INTEGER); beyond, they travel as strings.
-MAX_SAFE_INT = 2**53 - 1
-BIG_INT_NOTE = " (integers beyond ±2^53 as strings)"
-
-
-def json_safe(value: Any) -> Any:
-    """Return `value` as a JSON-serializable Python value without losing meaning.
-
-    Integers beyond ±(2^53 - 1) become strings (a JavaScript client would round them);
-    decimals become numbers when a double holds them exactly, else strings;
-    temporal values become ISO 8601 strings (timestamps keep their zone);
-    intervals become ISO 8601 durations; binary becomes base64; NaN and
-    infinities become strings; nested lists and dicts (DuckDB LIST/STRUCT/MAP,
-    Snowflake ARRAY/OBJECT) are converted inside.
-    """
-    convert = _CONVERTERS.get(type(value))
-    if convert is not None:
-        return convert(value)
-    for kind, convert in _CONVERTERS.items():  # subclasses (e.g. a str enum)
-        if isinstance(value, kind):
-            return convert(value)
-    return str(value)
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _int(value: int) -> int | str:
-    return value if -MAX_SAFE_INT <= value <= MAX_SAFE_INT else str(value)
-
-
-def _float(value: float) -> float | str:
-    return value if math.isfinite(value) else str(value)
-
-
-def _mapping(value: dict[Any, Any]) -> dict[str, Any]:
-    return {str(k): json_safe(v) for k, v in value.items()}
-
-
-def _sequence(value: Any) -> list[Any]:
-    return [json_safe(v) for v in value]
-
-
-def _binary(value: Any) -> str:
-    return base64.b64encode(bytes(value)).decode("ascii")
-
-
-def _decimal(value: decimal.Decimal) -> int | float | str:
-    if not value.is_finite():
-        return str(value)
-    _, digits, exponent = value.as_tuple()
-    if len(digits) > _MAX_EXACT_DIGITS:
-        return str(value)
-    return int(value) if exponent >= 0 else float(value)  # type: ignore[operator]
-
-
-def _duration(value: dt.timedelta) -> str:
-    """ISO 8601 duration, e.g. P1DT2H3M4.5S (negative: -P...)."""
-    total = value.total_seconds()
-    sign, total = ("-" if total < 0 else ""), abs(total)
-    days, rest = divmod(total, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, seconds = divmod(rest, 60)
-    out = f"{sign}P{int(days)}D" if days else f"{sign}P"
-    out += f"T{int(hours)}H{int(minutes)}M{seconds:g}S"
-    return out
-
-
-_CONVERTERS: dict[type, Callable[[Any], Any]] = {
-    type(None): _same, bool: _same, int: _int, str: _same,
-    float: _float,
-    decimal.Decimal: _decimal,
-    dt.datetime: dt.datetime.isoformat, dt.date: dt.date.isoformat, dt.time: dt.time.isoformat,
-    dt.timedelta: _duration,
-    bytes: _binary, bytearray: _binary, memoryview: _binary,
-    uuid.UUID: str,
-    dict: _mapping,
-    list: _sequence, tuple: _sequence, set: _sequence, frozenset: _sequence,
-}
-
+__all__ = ["CapName", "ColumnInfo", "QueryResult", "RowCollector", "inlined", "json_safe", "json_size"]
 
 _SCALARS = frozenset({bool, type(None)})  # already JSON and small: skip the converter call
-# Values whose JSON is a few dozen bytes at most, whatever they hold: converted at once, no cell cap to check.
-_BOUNDED_CONVERTERS = {t: _CONVERTERS[t] for t in (float, decimal.Decimal, dt.datetime, dt.date, dt.time,
-                                                   dt.timedelta, uuid.UUID)}
 _FIRST_BATCH = 8  # rows fetched before anything is known about their size
 _MAX_BATCH = 1_000
 
@@ -142,7 +53,7 @@ class RowCollector:
         self.cut_cells: list[tuple[int, int, int]] = []
         self._seen_bytes = 0  # bytes of the rows kept, counting cut cells at their original size
         self._short = self.max_cell_bytes // 4  # a string this long (characters) is never over the cell cap
-        self.big_int_columns: set[int] = set()  # columns where an integer beyond ±2^53 became a string
+        self.numbers_as_strings: set[int] = set()  # columns where a number became a string (result_values)
 
     @property
     def fetch_size(self) -> int:
@@ -160,10 +71,11 @@ class RowCollector:
         room = self.max_rows - len(self.rows)
         short, cuts = self._short, []
         rows = []
-        bounded, safe = _BOUNDED_CONVERTERS, MAX_SAFE_INT
+        bounded, safe = BOUNDED, MAX_SAFE_INT
         for index, raw in enumerate(batch[:room]):
-            rows.append([
+            rows.append([  # the common values inline; the rest (big or odd numbers, long or nested values) in _cell
                 v if (t := type(v)) in _SCALARS or (t is int and -safe <= v <= safe) or (t is str and len(v) <= short)
+                or (t is float and v - v == 0.0)
                 else bounded[t](v) if t in bounded else self._cell(v, index, col, cuts)
                 for col, v in enumerate(raw)
             ])
@@ -193,12 +105,19 @@ class RowCollector:
         return "max_cell_bytes" if self.cut_cells else None
 
     def _cell(self, value: Any, index: int, col: int, cuts: list[tuple[int, int, int]]) -> Any:
-        if type(value) is int:  # beyond ±2^53 (smaller ones never get here)
-            self.big_int_columns.add(col)
-            return str(value)
+        number = NUMBERS.get(type(value))
+        if number is not None:  # a decimal, a big integer, NaN or an infinity
+            out = number(value)
+            if type(out) is str:
+                self.numbers_as_strings.add(col)
+            return out
         cut = cut_if_oversized(value, self.max_cell_bytes)
         if cut is None:
-            return json_safe(value)
+            flag = Flag()
+            out = converted(value, flag)
+            if flag.set:
+                self.numbers_as_strings.add(col)
+            return out
         cuts.append((index, col, cut.bytes))
         return cut.shown
 
@@ -214,9 +133,14 @@ class RowCollector:
                 self._seen_bytes += original
 
 
+_NUMBERS_AS_STRINGS = ("True when some values are numbers sent as strings, as JSON numbers would round them "
+                       "(integers beyond ±2^53, long decimals, NaN, ±Infinity); the others stay numbers.")
+
+
 class ColumnInfo(BaseModel):
     name: str
     type: str
+    numbers_as_strings: bool = Field(False, exclude_if=lambda v: not v, description=_NUMBERS_AS_STRINGS)
 
 
 def inlined(model: type[BaseModel]) -> WithJsonSchema:
@@ -228,7 +152,8 @@ _COLUMNS_SCHEMA = {
     "type": "array",
     "items": {
         "type": "object",
-        "properties": {"name": {"type": "string"}, "type": {"type": "string"}},
+        "properties": {"name": {"type": "string"}, "type": {"type": "string"},
+                       "numbers_as_strings": {"type": "boolean", "description": _NUMBERS_AS_STRINGS}},
         "required": ["name", "type"],
     },
 }
@@ -253,8 +178,8 @@ class QueryResult(BaseModel):
         description="Column names and warehouse types, in order."
     )
     rows: Annotated[list[list[Any]], WithJsonSchema({"type": "array"})] = Field(
-        description="Rows as lists of values, in column order; JSON-safe values (integers beyond ±2^53, "
-        "NaN, infinities as strings; intervals as ISO 8601 durations)."
+        description="Rows as lists of values, in column order. Exact JSON: big integers, long decimals, NaN, "
+        "±Infinity as strings; dates and times ISO 8601 (or \"infinity\"); intervals ISO 8601 durations (P1M)."
     )
     row_count: int = Field(description="Rows returned here (not the full result size when truncated).")
     truncated: bool = Field(
@@ -281,8 +206,8 @@ class QueryResult(BaseModel):
     def from_collector(
         cls, collector: RowCollector, *, columns: list[ColumnInfo], elapsed_ms: float, query_id: str | None
     ) -> QueryResult:
-        if collector.big_int_columns:  # the column's type says its big integers are strings
-            columns = [ColumnInfo(name=c.name, type=c.type + BIG_INT_NOTE) if i in collector.big_int_columns else c
+        if collector.numbers_as_strings:  # copies: a backend may keep its column list for the next statement
+            columns = [c.model_copy(update={"numbers_as_strings": True}) if i in collector.numbers_as_strings else c
                        for i, c in enumerate(columns)]
         result = cls(
             columns=columns,

@@ -14,20 +14,17 @@ so DuckDB hands Python at most the budget of each cell, plus the original size
 of every cut cell, which `CappedRows` turns into `Cut` values for the
 collector to report.
 
-Two kinds of value would lose their meaning in DuckDB's Python conversion, so
-the wrapper carries them exactly: an INTERVAL comes as its text (Python's
-timedelta has no months: one month became 30 days) and is rendered as an ISO
-8601 duration; a DATE or TIMESTAMP gets a hidden `isinf()` column, because
-±infinity arrives as 9999-12-31 / 0001-01-01, dates that really exist. Structs, unions and values nested inside lists are
-checked after the fetch (`common.result_cells`). A statement DESCRIBE cannot
-bind (EXPLAIN, or one with an error) runs as written; the collector's own
-check still applies to it.
+The same wrapper selects the columns whose values DuckDB's Python conversion
+would change (intervals, ±infinity dates and timestamps, nanoseconds; also
+inside lists, structs and maps) as exact text (`duckdb_values.py`). Structs,
+unions and values nested inside lists are size-checked after the fetch
+(`common.result_cells`). A statement DESCRIBE cannot bind (EXPLAIN, or one
+with an error) runs as written; the collector's own check still applies to it
+(and such a statement's intervals come back as Python timedeltas, without months).
 """
 
 from __future__ import annotations
 
-import decimal
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -36,6 +33,7 @@ from typing import Any
 
 from snowmcp.common.result_cells import Cut
 from snowmcp.common.results import ColumnInfo
+from snowmcp.common.warehouse.duckdb_values import Fix, exact
 
 _ALIAS = "_snowmcp_cells"
 
@@ -47,57 +45,25 @@ class CappedStatement:
     sql: str
     columns: list[ColumnInfo]
     sized: list[tuple[int, int, int]]  # (visible column, hidden size column, size above which it was cut)
-    intervals: tuple[int, ...] = ()  # visible columns holding an interval's text
-    temporal: tuple[tuple[int, int], ...] = ()  # (visible column, hidden isinf() column)
+    fixes: tuple[tuple[int, Fix], ...] = ()  # (visible column, what makes its DuckDB text exact: duckdb_values)
 
     def rows(self, batch: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
-        """Visible rows of a fetched batch: cut cells as `Cut` values, intervals as ISO durations,
-        infinite dates and timestamps as "infinity" / "-infinity"."""
-        if not (self.sized or self.intervals or self.temporal):
+        """Visible rows of a fetched batch: values made exact, cut cells as `Cut` values."""
+        if not self.sized and not self.fixes:
             return list(batch)
         width = len(self.columns)
         out: list[Sequence[Any]] = []
         for raw in batch:
             row = list(raw[:width])
+            for visible, fix in self.fixes:
+                if (value := row[visible]) is not None:
+                    row[visible] = fix(value)
             for visible, hidden, over in self.sized:
                 size = raw[hidden]
                 if size is not None and size > over:
                     row[visible] = Cut(row[visible], int(size))
-            for visible in self.intervals:
-                if row[visible] is not None:
-                    row[visible] = iso_duration(row[visible])
-            for visible, hidden in self.temporal:
-                if raw[hidden]:
-                    row[visible] = "-infinity" if row[visible].year == 1 else "infinity"
             out.append(row)
         return out
-
-
-_INTERVAL_PART = re.compile(r"(-?\d+) (year|month|day)s?|(-)?(\d+):(\d+):(\d+(?:\.\d+)?)")
-
-
-def iso_duration(text: str) -> str:
-    """DuckDB's interval text ('1 year 2 months -3 days 04:05:06.5') as an ISO 8601 duration
-    ('P1Y2M-3DT4H5M6.5S'); each part keeps its own sign, as DuckDB's intervals do."""
-    years = months = days = 0
-    clock = ""
-    for number, unit, negative, hours, minutes, seconds in _INTERVAL_PART.findall(text):
-        if unit == "year":
-            years = int(number)
-        elif unit == "month":
-            months = int(number)
-        elif unit == "day":
-            days = int(number)
-        else:
-            sign = "-" if negative else ""
-            parts = [(int(hours), "H"), (int(minutes), "M")]
-            clock = "".join(f"{sign}{n}{u}" for n, u in parts if n)
-            if value := decimal.Decimal(seconds):
-                clock += f"{sign}{format(value.normalize(), 'f')}S"
-    date = "".join(f"{n}{u}" for n, u in ((years, "Y"), (months, "M"), (days, "D")) if n)
-    if not date and not clock:
-        return "PT0S"
-    return f"P{date}" + (f"T{clock}" if clock else "")
 
 
 def _quote(name: str) -> str:
@@ -115,15 +81,12 @@ def _kind(type_name: str) -> str | None:
         return "blob"
     if upper.startswith("MAP("):
         return "map"
-    if upper == "INTERVAL":
-        return "interval"
-    if upper == "DATE" or upper.startswith("TIMESTAMP"):
-        return "temporal"
     return None
 
 
-def _capped(column: str, kind: str, type_name: str, budget: int) -> tuple[str, str, int]:
-    """(value expression, original-size expression, size above which the value was cut) of one column."""
+def _capped(column: str, kind: str, type_name: str, budget: int, exact: str | None = None) -> tuple[str, str, int]:
+    """(value expression, original-size expression, size above which the value was cut) of one column;
+    `exact` is the value as `exact_text` gives it, for a list or map holding values to convert."""
     if kind == "text":  # at most `budget` characters; the collector trims to bytes and reports the size
         text = column if type_name.upper() == "VARCHAR" else f"CAST({column} AS VARCHAR)"
         return f"left({text}, {budget})", f"strlen({text})", budget
@@ -133,7 +96,8 @@ def _capped(column: str, kind: str, type_name: str, budget: int) -> tuple[str, s
     count = f"cardinality({column})" if kind == "map" else f"len({column})"
     per_item = 6 if kind == "map" else 2  # the fewest JSON bytes an entry can take
     over = f"{count} > {budget // per_item}"
-    return f"CASE WHEN {over} THEN NULL ELSE {column} END", f"CASE WHEN {over} THEN {per_item} * {count} + 1 END", -1
+    return (f"CASE WHEN {over} THEN NULL ELSE {exact or column} END",
+            f"CASE WHEN {over} THEN {per_item} * {count} + 1 END", -1)
 
 
 class CellCapper:
@@ -174,29 +138,22 @@ def cap_cells(cursor: Any, error: type[BaseException], sql: str, params: list[An
         return None
     columns = [ColumnInfo(name=str(row[0]), type=str(row[1])) for row in described]
     kinds = [_kind(column.type) for column in columns]
-    if not any(kinds):
-        return None
     inner = [f"c{i}" for i in range(len(columns))]
-    values, sizes, sized, intervals, temporal = [], [], [], [], []
+    exacts = [exact(name, column.type) for name, column in zip(inner, columns)]
+    if not any(kinds) and not any(exacts):
+        return None
+    values, sizes, sized = [], [], []
+    fixes = tuple((i, e.fix) for i, e in enumerate(exacts) if e is not None and e.fix is not None)
     for i, (column, kind) in enumerate(zip(columns, kinds)):
+        sql = exacts[i].sql if exacts[i] else None
         if kind is None:
-            values.append(f"{inner[i]} AS {_quote(column.name)}")
+            values.append(f"{sql or inner[i]} AS {_quote(column.name)}")
             continue
-        if kind == "interval":
-            values.append(f"CAST({inner[i]} AS VARCHAR) AS {_quote(column.name)}")
-            intervals.append(i)
-            continue
-        if kind == "temporal":
-            values.append(f"{inner[i]} AS {_quote(column.name)}")
-            temporal.append((i, len(columns) + len(sizes)))
-            sizes.append(f"isinf({inner[i]}) AS _snowmcp_inf{i}")
-            continue
-        value, size, over = _capped(inner[i], kind, column.type, budget)
+        value, size, over = _capped(inner[i], kind, column.type, budget, sql)
         values.append(f"{value} AS {_quote(column.name)}")
         sized.append((i, len(columns) + len(sizes), over))
         sizes.append(f"{size} AS _snowmcp_size{i}")
     wrapped = (
         f"SELECT {', '.join(values + sizes)}\nFROM (\n{statement}\n) AS {_ALIAS}({', '.join(inner)})"
     )
-    return CappedStatement(sql=wrapped, columns=columns, sized=sized, intervals=tuple(intervals),
-                           temporal=tuple(temporal))
+    return CappedStatement(sql=wrapped, columns=columns, sized=sized, fixes=fixes)
