@@ -148,6 +148,24 @@ async def test_cell_caps_still_hold_for_converted_values(tmp_path: Path) -> None
     assert result.truncated_by == "max_cell_bytes"
 
 
+async def test_every_tool_that_returns_values_gets_them_exact(tmp_path: Path) -> None:
+    """The analytics tools read rows through the same collector: big integers and infinite dates too."""
+    from snowmcp.servers.analytics.server import build_server as build_analytics
+
+    with duckdb.connect(str(tmp_path / "B.duckdb")) as con:
+        con.execute("CREATE SCHEMA S")
+        con.execute(f"CREATE TABLE S.T AS SELECT ({BIG + 1} + i % 2)::BIGINT AS ID, CASE WHEN i % 2 = 0 "
+                    "THEN 'infinity'::DATE ELSE DATE '2026-01-01' END AS UNTIL FROM range(10) t(i)")
+    settings = Settings(warehouse=f"duckdb://{tmp_path / 'B.duckdb'}", state_dir=tmp_path / "state")
+    async with Client(build_analytics(settings)) as client:
+        ids = await call_ok(client, "value_counts", {"table": "B.S.T", "column": "ID"})
+        profile = await call_ok(client, "profile_table", {"table": "B.S.T"})
+    assert sorted(v["value"] for v in ids["values"]) == [str(BIG + 1), str(BIG + 2)]
+    until = next(c for c in profile["columns"] if c["name"] == "UNTIL")
+    assert until["max"] == "infinity" and {v["value"] for v in until["top_values"]} == {"infinity", "2026-01-01"}
+    assert next(c for c in profile["columns"] if c["name"] == "ID")["max"] == str(BIG + 2)
+
+
 # -- the SQL text is the text Python's isoformat() gave, in any session time zone -------------------
 
 
