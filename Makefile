@@ -12,7 +12,17 @@ CONFORMANCE_VERSION := 0.1.16
 # The MCP Bundle CLI: validates the Claude Desktop bundles `make mcpb` builds (tests/clients/test_mcpb.py).
 MCPB_VERSION := 2.1.2
 
-.PHONY: demo test bench install tools mcpb clean
+# fakesnow's server for the Snowflake tests, in its own venv: fakesnow 0.12 needs the 4.x connector, while
+# the project's venv has the connector a fresh install resolves (5.x). tests/fakesnow_service.py runs there.
+FAKESNOW_VENV := $(TOOLS)/fakesnow-venv
+FAKESNOW_PINS := 'fakesnow[server]==0.12.1' snowflake-connector-python==4.8.1 uvicorn==0.55.0
+# The Snowflake backend tests run a second time with the oldest connector the runtime range allows.
+CONNECTOR4_VENV := $(TOOLS)/connector4-venv
+CONNECTOR4_PINS := snowflake-connector-python==4.8.1 'pytest>=8'
+CONNECTOR4_TESTS := tests/common/test_snowflake_backend.py tests/common/test_snowflake_sessions.py \
+	tests/common/test_readme_snowflake_examples.py
+
+.PHONY: demo test bench install tools fakesnow connector4 mcpb clean
 
 # The runtime alone: what `make demo` needs (pip's own lines show the progress).
 $(BIN)/.runtime: pyproject.toml
@@ -40,12 +50,28 @@ $(TOOLS)/.installed: Makefile
 
 tools: $(TOOLS)/.installed
 
+$(FAKESNOW_VENV)/.installed: Makefile
+	@test -x $(FAKESNOW_VENV)/bin/python || { echo "make: creating $(FAKESNOW_VENV)"; $(PYTHON) -m venv $(FAKESNOW_VENV); }
+	$(FAKESNOW_VENV)/bin/python -m pip install -q --disable-pip-version-check $(FAKESNOW_PINS)
+	touch $@
+
+fakesnow: $(FAKESNOW_VENV)/.installed
+
+$(CONNECTOR4_VENV)/.installed: Makefile pyproject.toml
+	@test -x $(CONNECTOR4_VENV)/bin/python || { echo "make: creating $(CONNECTOR4_VENV)"; $(PYTHON) -m venv $(CONNECTOR4_VENV); }
+	$(CONNECTOR4_VENV)/bin/python -m pip install -q --disable-pip-version-check -e . $(CONNECTOR4_PINS)
+	touch $@
+
+connector4: $(CONNECTOR4_VENV)/.installed
+
 demo: $(BIN)/.runtime
 	$(BIN)/snowmcp demo init
 	$(BIN)/snowmcp demo tour
 
-test: install tools
+test: install tools fakesnow connector4
 	PATH="$(NODE_BIN):$$PATH" MCP_CATALOG_PATH="$(abspath $(TOOLS))/catalog.json" $(BIN)/python -m pytest -q
+	@echo "make: the Snowflake backend tests again, with snowflake-connector-python 4.8.1 ($(CONNECTOR4_VENV))"
+	$(CONNECTOR4_VENV)/bin/python -m pytest -q -p no:cacheprovider $(CONNECTOR4_TESTS)
 
 bench: install
 	$(BIN)/python -m bench

@@ -4,33 +4,39 @@ Import the fixtures a test module needs (pytest picks them up from its namespace
 
     from tests.snowflake_fixtures import fakesnow_server, snowflake_home, snowflake_settings  # noqa: F401
 
-- `fakesnow_server` (session): one fakesnow HTTP server on 127.0.0.1, seeded once with
-  database ANALYTICS (schemas SALES and OPS, see `seed`); it records what reached it.
+- `fakesnow_server` (session): one fake Snowflake on 127.0.0.1, seeded once with database
+  ANALYTICS (schemas SALES and OPS, see `seed`); `.requests` is what reached it.
 - `snowflake_home`: a temporary `SNOWFLAKE_HOME` whose `connections.toml` holds the
   connection `fake` (host, port, protocol="http", account, user, password, short
   timeouts); `snowflake_home.add(name, **params)` adds entries.
 - `snowflake_settings`: `Settings` for `snowflake://fake` (small timeouts, breaker and retries).
-- `FakesnowServer(port)`: `start()` / `stop()` / `start()` again on the same port, for fault tests.
-  fakesnow cannot run `USE SECONDARY ROLES`: the recorder answers it as a no-op (still recorded).
+- `FakesnowServer(port)`: `start()` / `stop()` / `start()` again on the same port, for fault tests;
+  `faults.add("cut_query_responses")` / `faults.clear()`.
 
-All fakesnow sessions in a process share one in-memory instance, so any server
-started here serves the seeded data. fakesnow 0.12 needs the 4.x connector.
+fakesnow 0.12 needs the 4.x connector, and these tests use the connector users get (5.x): fakesnow
+runs in its own venv (`.tools/fakesnow-venv`, made by `make fakesnow`, which `make test` runs) as
+`tests/fakesnow_service.py`, started once per test process and driven through its control API.
+Every server it serves shares one in-memory fakesnow, so any server started here serves the seeded
+data. It records requests without credentials and answers `USE SECONDARY ROLES` as a no-op.
 """
 
 from __future__ import annotations
 
-import gzip
+import atexit
 import json
 import os
-import re
+import selectors
 import socket
+import subprocess
+import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
 
@@ -38,6 +44,17 @@ from snowmcp.common.settings import Settings
 
 FAKE_CONNECTION = "fake"
 FAKE_PASSWORD = "snow"
+REPO = Path(__file__).resolve().parents[1]
+SERVICE_SCRIPT = Path(__file__).with_name("fakesnow_service.py")
+# At login the connector probes cloud metadata addresses (169.254.169.254...) to report its platform;
+# tests talk to loopback only. (Set here, so server subprocesses started by tests inherit it.)
+QUIET_CONNECTOR_ENV = {"SNOWFLAKE_DISABLE_PLATFORM_DETECTION": "true", "AWS_EC2_METADATA_DISABLED": "true"}
+os.environ.update(QUIET_CONNECTOR_ENV)
+
+
+def fakesnow_python() -> Path:
+    """The fakesnow venv's interpreter (SNOWMCP_FAKESNOW_PYTHON overrides it)."""
+    return Path(os.environ.get("SNOWMCP_FAKESNOW_PYTHON") or REPO / ".tools" / "fakesnow-venv" / "bin" / "python")
 
 
 @dataclass
@@ -47,43 +64,130 @@ class Recorded:
     path: str
     query: dict[str, str]
     body: dict[str, Any]
-    at: float
+    at: float  # time.monotonic() when it arrived (the same clock in every process)
+    query_id: str | None = None  # the query id an asynchronous submission was given
+
+
+class _Service:
+    """tests/fakesnow_service.py in the fakesnow venv: one per test process, ended with it."""
+
+    _instance: _Service | None = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def get(cls) -> _Service:
+        with cls._lock:
+            if cls._instance is None or cls._instance.process.poll() is not None:
+                cls._instance = cls()
+            return cls._instance
+
+    def __init__(self) -> None:
+        python = fakesnow_python()
+        if not python.exists():
+            raise RuntimeError(f"no fakesnow venv at {python.parent.parent}: run `make fakesnow` "
+                               "(make test does) or point SNOWMCP_FAKESNOW_PYTHON at one")
+        self.log = Path(tempfile.mkstemp(prefix="snowmcp-fakesnow-", suffix=".log")[1])
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen([str(python), str(SERVICE_SCRIPT)], stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, stderr=log, cwd=REPO)
+        atexit.register(self.close)
+        self.control = f"http://127.0.0.1:{self._read_port(deadline_s=60)}"
+
+    def _read_port(self, deadline_s: float) -> int:
+        assert self.process.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            if selector.select(timeout=deadline_s):
+                line = self.process.stdout.readline().decode().split()
+                if len(line) == 2 and line[0] == "control":
+                    return int(line[1])
+        self.close()
+        tail = self.log.read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"the fakesnow service did not start ({fakesnow_python()}):\n{tail}")
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.control + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"fakesnow service {method} {path}: {exc.read().decode(errors='replace')}") from None
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()  # the service exits when its stdin closes
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.unlink(missing_ok=True)
+
+
+def local_statements(database: str | None, schema: str | None, statements: list[str]) -> None:
+    """Run statements through fakesnow's in-process API, in the service (what its HTTP server can't)."""
+    _Service.get().call("POST", "/local", {"database": database, "schema": schema, "statements": statements})
+
+
+class _Faults:
+    """The faults planted in one server (a set kept in the service)."""
+
+    def __init__(self, server: FakesnowServer) -> None:
+        self._server = server
+        self._names: set[str] = set()
+
+    def add(self, name: str) -> None:
+        self._names.add(name)
+        self._push()
+
+    def discard(self, name: str) -> None:
+        self._names.discard(name)
+        self._push()
+
+    def clear(self) -> None:
+        self._names.clear()
+        self._push()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._names))
+
+    def _push(self) -> None:
+        _Service.get().call("PUT", f"/listeners/{self._server.port}/faults", {"faults": sorted(self._names)})
 
 
 class FakesnowServer:
-    """A fakesnow HTTP server in a thread, restartable on the same port."""
+    """A fake Snowflake served by the fakesnow service, restartable on the same port."""
 
     def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
+        if host != "127.0.0.1":
+            raise ValueError("the fakesnow service serves on 127.0.0.1 only")
         self.host = host
         self.port = port or _free_port(host)
-        self.requests: list[Recorded] = []
-        self.faults: set[str] = set()  # "cut_query_responses": answer queries with half a body, then hang up
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self.faults = _Faults(self)  # "cut_query_responses": answer queries with half a body, then hang up
+        self._seen: list[Recorded] = []
+        self._seen_lock = threading.Lock()
 
     def start(self) -> FakesnowServer:
-        import fakesnow.server
-        import uvicorn
-
-        config = uvicorn.Config(_Recorder(fakesnow.server.app, self.requests, self.faults), host=self.host, port=self.port,
-                                log_config=None, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name=f"fakesnow:{self.port}", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"fakesnow did not start on port {self.port}")
-            time.sleep(0.02)
+        _Service.get().call("POST", f"/listeners/{self.port}")
         return self
 
     def stop(self) -> None:
         """Stop at once, in-flight requests included (what an outage looks like to a client)."""
-        if self._server is not None:
-            self._server.should_exit = self._server.force_exit = True
-            assert self._thread is not None
-            self._thread.join(timeout=15)
-            self._server = None
+        _Service.get().call("DELETE", f"/listeners/{self.port}")
+
+    @property
+    def requests(self) -> list[Recorded]:
+        """What reached this server so far (login, query and abort requests), oldest first."""
+        with self._seen_lock:
+            fresh = _Service.get().call("GET", f"/listeners/{self.port}/requests?since={len(self._seen)}")
+            self._seen += [Recorded(**record) for record in fresh["records"]]
+            return list(self._seen)
 
     def connect_params(self) -> dict[str, Any]:
         return {"host": self.host, "port": self.port, "protocol": "http", "account": "fakesnow",
@@ -94,84 +198,6 @@ class FakesnowServer:
 
     def aborts(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.endswith("/abort-request")]
-
-
-class _Recorder:
-    """ASGI middleware noting login, query and abort requests (their JSON bodies) in a list."""
-
-    _PATHS = ("/session/v1/login-request", "/queries/v1/query-request", "/abort-request")
-
-    def __init__(self, app: Any, log: list[Recorded], faults: set[str]) -> None:
-        self.app, self.log, self.faults = app, log, faults
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].endswith(self._PATHS):
-            return await self.app(scope, receive, send)
-        path = scope["path"]
-        query = dict(parse_qsl(scope.get("query_string", b"").decode()))
-        gzipped = (b"content-encoding", b"gzip") in [(k.lower(), v) for k, v in scope.get("headers", [])]
-        arrived = time.monotonic()
-        chunks: list[bytes] = []
-        message = await receive()  # read the whole body up front: some routes never read it
-        pending = [message]
-        while message["type"] == "http.request":
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-            message = await receive()
-            pending.append(message)
-        body = _parse(b"".join(chunks), gzipped, login=path.endswith("login-request"))
-        self.log.append(Recorded(path, query, body, arrived))
-
-        if path.endswith("query-request") and _SECONDARY_ROLES.match(str(body.get("sqlText", ""))):
-            scope, pending = _as_noop(scope, body, gzipped)  # fakesnow cannot run USE SECONDARY ROLES
-
-        async def replay() -> dict[str, Any]:
-            return pending.pop(0) if pending else await receive()
-
-        if "cut_query_responses" in self.faults and path.endswith("query-request"):
-            send = _cut_after_half(send)
-        await self.app(scope, replay, send)
-
-
-_SECONDARY_ROLES = re.compile(r"^\s*USE\s+SECONDARY\s+ROLES\s+(NONE|ALL)\s*$", re.IGNORECASE)
-
-
-def _as_noop(scope: dict[str, Any], body: dict[str, Any], gzipped: bool) -> tuple[dict[str, Any], list[Any]]:
-    """The request with its statement replaced by one fakesnow runs (it is recorded as sent)."""
-    raw = json.dumps({**body, "sqlText": "SELECT 'Statement executed successfully.' AS \"status\""}).encode()
-    raw = gzip.compress(raw) if gzipped else raw
-    headers = [(k, str(len(raw)).encode() if k.lower() == b"content-length" else v) for k, v in scope["headers"]]
-    return {**scope, "headers": headers}, [{"type": "http.request", "body": raw, "more_body": False}]
-
-
-class _ConnectionCut(Exception):
-    """Raised inside the ASGI app to make the server drop the connection mid-response."""
-
-
-def _cut_after_half(send: Any) -> Any:
-    async def cut(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"]
-            await send({**message, "headers": headers})  # chunked, so the cut is visible to the client
-        elif message["type"] == "http.response.body":
-            body = message.get("body", b"")
-            await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-            raise _ConnectionCut("connection dropped mid-result (planted fault)")
-        else:
-            await send(message)
-
-    return cut
-
-
-def _parse(raw: bytes, gzipped: bool, *, login: bool) -> dict[str, Any]:
-    try:
-        body = json.loads(gzip.decompress(raw) if gzipped else raw or b"{}")
-    except ValueError:
-        return {}
-    if login:  # never keep credentials
-        return {"SESSION_PARAMETERS": body.get("data", {}).get("SESSION_PARAMETERS", {})}
-    return body if isinstance(body, dict) else {}
 
 
 def _free_port(host: str) -> int:
@@ -226,7 +252,7 @@ SEED = [
     """INSERT INTO ANALYTICS.OPS.TYPED_VALUES (ID) VALUES (2)""",
 ]
 # fakesnow applies COMMENT ON COLUMN but its HTTP server then fails to describe the
-# statement, so column comments are set through the in-process API.
+# statement, so column comments are set through its in-process API (in the service).
 COLUMN_COMMENTS = [
     "COMMENT ON COLUMN ANALYTICS.SALES.ORDERS.AMOUNT IS 'Order total in EUR'",
     "COMMENT ON COLUMN ANALYTICS.SALES.ORDERS.STATUS IS 'pending, shipped, delivered or cancelled'",
@@ -237,7 +263,7 @@ def create_database(server: FakesnowServer, database: str, statements: list[str]
     """Run `statements` through the real connector unless `database` exists already; True if it ran them."""
     import snowflake.connector
 
-    with snowflake.connector.connect(**server.connect_params(), network_timeout=10, login_timeout=10) as con:
+    with snowflake.connector.connect(**server.connect_params(), **direct_timeouts(10)) as con:
         cursor = con.cursor()
         cursor.execute("SHOW DATABASES")
         if any(row[1] == database for row in cursor.fetchall()):
@@ -249,13 +275,8 @@ def create_database(server: FakesnowServer, database: str, statements: list[str]
 
 def seed(server: FakesnowServer) -> None:
     """Create and fill ANALYTICS (idempotent per process)."""
-    import fakesnow.server
-
-    if not create_database(server, "ANALYTICS", SEED):
-        return
-    local = fakesnow.server.shared_fs.connect("ANALYTICS", "SALES")
-    for sql in COLUMN_COMMENTS:
-        local.cursor().execute(sql)
+    if create_database(server, "ANALYTICS", SEED):
+        local_statements("ANALYTICS", "SALES", COLUMN_COMMENTS)
 
 
 @pytest.fixture(scope="session")
@@ -295,21 +316,50 @@ class SnowflakeHome:
 
         (A real server process has SNOWFLAKE_HOME set before it starts; tests change it later.)
         """
-        from snowflake.connector import config_manager, constants, sf_dirs
+        from snowflake.connector import config_manager, constants
 
-        config_dir = sf_dirs._resolve_platform_dirs().user_config_path
+        try:  # 4.x resolves the folder in Python
+            from snowflake.connector import sf_dirs
+
+            config_dir = sf_dirs._resolve_platform_dirs().user_config_path
+            config_file, connections_file = config_dir / "config.toml", config_dir / "connections.toml"
+        except ImportError:  # 5.x asks its core, which reads SNOWFLAKE_HOME again
+            config_file, connections_file = config_manager._get_config_paths_from_core()
         manager = config_manager.CONFIG_MANAGER
-        slices = [s._replace(path=config_dir / "connections.toml") if s.section == "connections" else s
-                  for s in manager._slices]
-        self._monkeypatch.setattr(manager, "file_path", config_dir / "config.toml")
+        slices = [s._replace(path=connections_file) if s.section == "connections" else s for s in manager._slices]
+        self._monkeypatch.setattr(manager, "file_path", config_file)
         self._monkeypatch.setattr(manager, "_slices", slices)
         self._monkeypatch.setattr(manager, "conf_file_cache", None)
-        self._monkeypatch.setattr(constants, "CONNECTIONS_FILE", config_dir / "connections.toml")
+        for module in (constants, config_manager):
+            if hasattr(module, "CONNECTIONS_FILE"):
+                self._monkeypatch.setattr(module, "CONNECTIONS_FILE", connections_file)
+            if hasattr(module, "CONFIG_FILE"):
+                self._monkeypatch.setattr(module, "CONFIG_FILE", config_file)
+
+
+def direct_timeouts(seconds: int) -> dict[str, Any]:
+    """Timeouts for a test's own connect() call, in the installed connector's names."""
+    if connector_major() >= 5:
+        return {"login_timeout": seconds, "query_timeout": seconds, "request_timeout": seconds,
+                "enable_server_session_keep_alive_auto_detection": False}
+    return {"login_timeout": seconds, "network_timeout": seconds}
+
+
+def connector_major() -> int:
+    """The installed connector's major version (without importing it)."""
+    from importlib.metadata import version
+
+    return int(version("snowflake-connector-python").split(".")[0])
 
 
 def fake_connection_params(server: FakesnowServer, **extra: Any) -> dict[str, Any]:
-    """A connections.toml entry for `server` with timeouts short enough that nothing hangs."""
-    return {**server.connect_params(), "network_timeout": 2, "login_timeout": 2,
+    """A connections.toml entry for `server` with timeouts short enough that nothing hangs.
+
+    5.x retries a failed request 6 times with a jittered backoff (4 to 20 s against a stopped
+    server, whatever the timeouts): two attempts keep the outage tests short.
+    """
+    retries = {"retry_max_attempts": 2} if connector_major() >= 5 else {}
+    return {**server.connect_params(), "network_timeout": 2, "login_timeout": 2, **retries,
             "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False}, **extra}
 
 
@@ -318,7 +368,7 @@ def snowflake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fakesnow_ser
     home = tmp_path / "snowflake_home"
     home.mkdir()
     for key in list(os.environ):
-        if key.startswith("SNOWFLAKE_"):
+        if key.startswith("SNOWFLAKE_") and key not in QUIET_CONNECTOR_ENV:
             monkeypatch.delenv(key)
     monkeypatch.setenv("SNOWFLAKE_HOME", str(home))
     result = SnowflakeHome(home, monkeypatch)

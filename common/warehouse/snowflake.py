@@ -49,7 +49,7 @@ from snowmcp.common.warehouse.base import (
 from snowmcp.common.warehouse.snowflake_catalog import SnowflakeCatalog, column_type
 from snowmcp.common.warehouse.snowflake_pool import (
     BASE_QUERY_TAG, ConnectionAbandoned, ConnectionConfig, ConnectionPool, PooledConnection, connect, errno_of,
-    resolve_config, summarize,
+    resolve_config, sqlstate_of, summarize,
 )
 
 log = logging.getLogger("snowmcp.snowflake")
@@ -263,8 +263,8 @@ class SnowflakeWarehouse(SnowflakeCatalog):
             return WarehouseUnavailable(f"Snowflake unreachable ({errno}): {text}", transient=True)
         if errno in _CANCELLED:
             return QueryTimeout(f"Snowflake cancelled the statement ({errno}): {text}")
-        sqlstate = getattr(exc, "sqlstate", None)
-        state = f" ({sqlstate})" if sqlstate and sqlstate != "n/a" else ""
+        sqlstate = sqlstate_of(exc)
+        state = f" ({sqlstate})" if sqlstate else ""
         return QueryFailed(f"Snowflake {errno}{state}: {text}")
 
     def _columns(self, description: Any) -> tuple[list[ColumnInfo], Callable[[list[Any]], list[Any]]]:

@@ -74,11 +74,11 @@ async def test_a_named_connection_opens_with_snowmcp_session_parameters(
     assert warehouse.dialect == "snowflake"
     assert warehouse.identity == "snowflake:fakesnow/fake/default-role"
     login = [r for r in fakesnow_server.requests if r.path.endswith("login-request")][-1]
-    params = login.body["SESSION_PARAMETERS"]
-    assert params["MULTI_STATEMENT_COUNT"] == 1
-    assert params["STATEMENT_TIMEOUT_IN_SECONDS"] == int(snowflake_settings.max_timeout_s)
-    assert json.loads(params["QUERY_TAG"]) == {"app": "snowmcp"}
-    assert params["CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED"] is False  # the entry's own parameters are kept
+    params = {k: str(v).lower() for k, v in login.body["SESSION_PARAMETERS"].items()}  # 5.x sends text
+    assert params["MULTI_STATEMENT_COUNT"] == "1"
+    assert params["STATEMENT_TIMEOUT_IN_SECONDS"] == str(int(snowflake_settings.max_timeout_s))
+    assert json.loads(login.body["SESSION_PARAMETERS"]["QUERY_TAG"]) == {"app": "snowmcp"}
+    assert params["CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED"] == "false"  # the entry's own parameters are kept
     assert (await warehouse.current_location())[0] == "ANALYTICS"  # the snowflake_database override
 
 
@@ -281,11 +281,15 @@ async def test_sql_errors_are_query_failed_and_never_retried(
 
 
 def _abort_for(server: FakesnowServer, sql: str, deadline_s: float = 5.0) -> Any:
-    """The abort request naming the request that submitted `sql` (waits for it to arrive)."""
+    """The abort request naming the request that submitted `sql` (waits for it to arrive): by its
+    request id in the body (4.x, before the query id is known), or by its query id in the path."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
-        ids = {r.query.get("requestId") for r in server.requests if r.body.get("sqlText") == sql}
-        found = [a for a in server.aborts() if a.body.get("requestId") in ids]
+        submitted = [r for r in server.requests if r.body.get("sqlText") == sql]
+        ids = {r.query.get("requestId") for r in submitted}
+        query_ids = {r.query_id for r in submitted if r.query_id}
+        found = [a for a in server.aborts()
+                 if a.body.get("requestId") in ids or a.path.split("/")[2] in query_ids]
         if found:
             return found[0]
         time.sleep(0.05)
@@ -303,7 +307,7 @@ async def test_a_timeout_cancels_the_statement_in_snowflake(
     abort = await anyio.to_thread.run_sync(_abort_for, fakesnow_server, sql)
     assert abort is not None, "no cancel reached the server"
     assert abort.at - started < 1.5  # ours, sent at the timeout (the driver's own would come at 2 s)
-    assert abort.body["sqlText"] == sql
+    assert abort.body.get("sqlText", sql) == sql
     # The warehouse stays usable while the cancelled statement winds down.
     assert (await run(warehouse, "SELECT 1 AS ONE", timeout_s=5))[1].rows == [[1]]
 
@@ -332,14 +336,18 @@ async def test_an_expired_session_is_retried_once_on_a_new_session(
     expired = warehouse._pool._idle[-1].raw  # the session the next statement will use
     original, raised = SnowflakeCursor.execute, []
 
-    def execute(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if self.connection is expired and not raised:
-            raised.append(args[0])
-            raise ProgrammingError(msg="Authentication token has expired.  The user must authenticate again.",
-                                   errno=390114, sqlstate="08001")
-        return original(self, *args, **kwargs)
+    def expiring(original: Any) -> Any:
+        def submit(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if self.connection is expired and not raised:
+                raised.append(args[0])
+                raise ProgrammingError(msg="Authentication token has expired.  The user must authenticate again.",
+                                       errno=390114, sqlstate="08001")
+            return original(self, *args, **kwargs)
+        return submit
 
-    monkeypatch.setattr(SnowflakeCursor, "execute", execute)
+    # (4.x's execute_async calls execute; 5.x's does not)
+    monkeypatch.setattr(SnowflakeCursor, "execute", expiring(original))
+    monkeypatch.setattr(SnowflakeCursor, "execute_async", expiring(SnowflakeCursor.execute_async))
     closed: list[Any] = []
     original_close = SnowflakeConnection.close
     monkeypatch.setattr(SnowflakeConnection, "close", lambda self, *a, **k: (closed.append(self),

@@ -1,0 +1,476 @@
+"""fakesnow's HTTP server for the tests, run in its own venv and reached by the project's connector.
+
+fakesnow 0.12 imports only with snowflake-connector-python 4.x while the project tests the connector
+users get (5.x), so this script runs in `.tools/fakesnow-venv` (fakesnow 0.12.1, connector 4.8.1,
+uvicorn; `make fakesnow`, which `make test` depends on) and the tests reach it over HTTP. It imports
+nothing from snowmcp or tests. `tests/snowflake_fixtures.py` starts it once per test process:
+
+    .tools/fakesnow-venv/bin/python tests/fakesnow_service.py
+
+It prints `control <port>` once ready and exits when its stdin closes (the test process is gone).
+Every fake Snowflake it serves ("listener") shares one in-memory fakesnow instance, as in-process
+servers did. The control API, JSON over HTTP on 127.0.0.1:<control port>:
+
+    POST   /listeners/<port>                 serve a fake Snowflake on 127.0.0.1:<port>
+    DELETE /listeners/<port>                 stop it at once, requests in flight included (an outage)
+    GET    /listeners/<port>/requests?since=N  what reached it (login, query, abort), from record N on
+    PUT    /listeners/<port>/faults          {"faults": [...]}: "cut_query_responses" answers queries
+                                             with half a body, then hangs up
+    POST   /local                            {"database", "schema", "statements"}: run them through
+                                             fakesnow's in-process API (what its HTTP server cannot
+                                             describe, such as COMMENT ON COLUMN)
+
+What is recorded never holds a credential: a login body keeps only its SESSION_PARAMETERS.
+fakesnow cannot run `USE SECONDARY ROLES NONE|ALL`: such a statement is recorded as sent and
+answered by a no-op.
+
+## The 5.x adapter (offered upstream to fakesnow: these are the fields its server lacks)
+
+snowflake-connector-python 5.x reads responses with a strict parser (its Rust core). Against
+fakesnow 0.12.1's responses it fails; `_Adapter` adds, only where fakesnow left them out:
+
+- login-request `data.masterToken` (a random token) and `data.masterValidityInSeconds` (14400):
+  5.x keeps a master token to renew the session and refuses a login without one ("Failed to
+  login: Missing response field: master token"). 4.x did not require it.
+- login-request `data.validityInSeconds` (3600): the session token's lifetime, read beside it.
+- login-request `data.sessionId` (a number per session): 5.x reads the session id from the login
+  response (`connection.session_id`); fakesnow sends none.
+- login-request `data.sessionInfo.warehouseName` and `roleName` (null): the session's warehouse and
+  role, which fakesnow leaves out of `sessionInfo` (only databaseName and schemaName).
+
+Each field is what real Snowflake sends in the same place; values are placeholders. A 4.x client
+ignores them, so the adapter is safe for both majors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import itertools
+import json
+import re
+import secrets
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+import fakesnow.server
+import uvicorn
+
+LOGIN, QUERY, ABORT = "/session/v1/login-request", "/queries/v1/query-request", "/abort-request"
+TELEMETRY = "/telemetry/send"
+RECORD = "snowmcp.record"  # the scope key under which the recorder hands its record inwards
+_ABORT_BY_ID = re.compile(r"^/queries/[0-9a-fA-F-]{36}/abort-request$")  # 5.x's abort_query(query_id)
+_MONITORING = re.compile(r"^/monitoring/queries/+([^/]+)$")  # 5.x asks for /monitoring/queries//<id>
+_SECONDARY_ROLES = re.compile(r"^\s*USE\s+SECONDARY\s+ROLES\s+(NONE|ALL)\s*$", re.IGNORECASE)
+_session_ids = itertools.count(1_000_001)
+ASYNC_QUERIES: dict[str, dict[str, Any]] = {}  # query id -> its monitoring status, for asyncExec submissions
+
+
+# -- the 5.x adapter ------------------------------------------------------------------------------
+
+
+def adapt_login(data: dict[str, Any]) -> dict[str, Any]:
+    """The login response's `data` with the fields the 5.x connector requires (see the docstring)."""
+    data.setdefault("masterToken", secrets.token_urlsafe(32))
+    data.setdefault("masterValidityInSeconds", 14400)
+    data.setdefault("validityInSeconds", 3600)
+    data.setdefault("sessionId", next(_session_ids))
+    info = data.setdefault("sessionInfo", {})
+    info.setdefault("warehouseName", None)
+    info.setdefault("roleName", None)
+    return data
+
+
+async def _json_reply(send: Any, payload: dict[str, Any], status: int = 200) -> None:
+    raw = json.dumps(payload).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]})
+    await send({"type": "http.response.body", "body": raw, "more_body": False})
+
+
+def mask_null_structs(rowset: str) -> str:
+    """An Arrow rowset whose struct columns (timestamps) mark a NULL on the struct, not in its fields.
+
+    fakesnow builds TIMESTAMP_* columns as structs of non-nullable fields (epoch, fraction[,
+    timezone]) and leaves a NULL timestamp as NULL fields under a valid struct; 5.x's Arrow reader
+    refuses that ("Found unmasked nulls for non-nullable StructArray field"). Snowflake masks the row.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = pa.ipc.open_stream(base64.b64decode(rowset)).read_all()
+    columns, changed = [], False
+    for field, column in zip(table.schema, table.columns, strict=True):
+        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        if pa.types.is_struct(field.type) and any(array.field(i).null_count for i in range(field.type.num_fields)):
+            children = [pc.fill_null(array.field(i), 0) for i in range(field.type.num_fields)]
+            array = pa.StructArray.from_arrays(children, fields=list(field.type), mask=pc.is_null(array.field(0)))
+            changed = True
+        columns.append(array)
+    if not changed:
+        return rowset
+    sink = pa.BufferOutputStream()
+    fixed = pa.Table.from_arrays(columns, schema=table.schema)
+    with pa.ipc.new_stream(sink, fixed.schema) as writer:
+        writer.write_table(fixed)
+    return base64.b64encode(sink.getvalue().to_pybytes()).decode()
+
+
+class _Adapter:
+    """ASGI middleware completing fakesnow's login responses for the 5.x connector."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+        if path == TELEMETRY:
+            return await _json_reply(send, {"data": None, "success": True})
+        if _ABORT_BY_ID.match(path):  # fakesnow's own abort-request answers success and cancels nothing
+            return await _json_reply(send, {"data": None, "success": True})
+        if (monitoring := _MONITORING.match(path)) is not None:
+            query_id = monitoring.group(1)
+            if (status := ASYNC_QUERIES.get(query_id)) is not None and status["status"] != "SUCCESS":
+                return await _json_reply(send, {"data": {"queries": [{"id": query_id, **status}]}, "success": True})
+            fixed = f"/monitoring/queries/{query_id}"
+            return await self.app({**scope, "path": fixed, "raw_path": fixed.encode()}, receive, send)
+        if path.endswith(QUERY):
+            return await self._query(scope, receive, send)
+        if not path.endswith(LOGIN):
+            return await self.app(scope, receive, send)
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def collect(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    await send_adapted()
+
+        async def send_adapted() -> None:
+            raw = b"".join(chunks)
+            try:
+                body = json.loads(raw)
+                if isinstance(body.get("data"), dict) and body.get("success"):
+                    body["data"] = adapt_login(body["data"])
+                    raw = json.dumps(body).encode()
+            except ValueError:
+                pass
+            headers = [(k, str(len(raw)).encode() if k.lower() == b"content-length" else v)
+                       for k, v in start.get("headers", [])]
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": raw, "more_body": False})
+
+        await self.app(scope, receive, collect)
+
+    async def _query(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        raw, more = b"", True
+        while more:
+            message = await receive()
+            raw += message.get("body", b"")
+            more = message.get("more_body", False) and message["type"] == "http.request"
+        try:
+            body = json.loads(gzip.decompress(raw) if _gzipped(scope) else raw)
+        except ValueError:
+            body = {}
+
+        async def replay() -> dict[str, Any]:
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        if body.get("asyncExec"):  # answer at once, as Snowflake does; run it in the background
+            query_id = str(uuid.uuid4())
+            ASYNC_QUERIES[query_id] = {"status": "RUNNING"}
+            if RECORD in scope:
+                scope[RECORD]["query_id"] = query_id
+            task = asyncio.create_task(self._run_async(scope, replay, query_id))
+            _BACKGROUND.add(task)
+            task.add_done_callback(_BACKGROUND.discard)
+            return await _json_reply(send, {
+                "data": {"queryId": query_id, "getResultUrl": f"/queries/{query_id}/result",
+                         "queryAbortsAfterSecs": 300, "progressDesc": None},
+                "code": "333334", "message": "Asynchronous execution in progress.", "success": True})
+        status, answer = await _collect(self.app, scope, replay)
+        if isinstance(answer, dict) and isinstance(answer.get("data"), dict):
+            if not answer.get("success"):
+                answer["data"].setdefault("queryId", str(uuid.uuid4()))  # a failed query has an id too
+            elif answer["data"].get("rowsetBase64"):
+                answer["data"]["rowsetBase64"] = mask_null_structs(answer["data"]["rowsetBase64"])
+        await _json_reply(send, answer, status)
+
+    async def _run_async(self, scope: dict[str, Any], receive: Any, query_id: str) -> None:
+        """Run the statement on a fakesnow session of its own (a DuckDB cursor runs one statement at a
+        time; a Snowflake session runs the next statement while an aborted one winds down)."""
+        side_token = None
+        sessions = fakesnow.server.sessions
+        if (session := sessions.get(_token(scope))) is not None:
+            side_token = secrets.token_urlsafe(32)
+            sessions[side_token] = fakesnow.server.shared_fs.connect(session.database, session.schema)
+            headers = [(k, f'Snowflake Token="{side_token}"'.encode() if k.lower() == b"authorization" else v)
+                       for k, v in scope["headers"]]
+            scope = {**scope, "headers": headers}
+        try:
+            _, answer = await _collect(self.app, scope, receive)
+        except Exception as exc:  # fakesnow's own bug: a failed query, not a dead service
+            answer = {"success": False, "code": "000603", "message": f"{type(exc).__name__}: {exc}", "data": {}}
+        finally:
+            if side_token is not None:
+                sessions.pop(side_token, None)
+        data = answer.get("data") if isinstance(answer, dict) else None
+        data = data if isinstance(data, dict) else {}
+        if isinstance(answer, dict) and answer.get("success"):
+            cache = fakesnow.server.shared_fs.results_cache
+            if (found := cache.get(str(data.get("queryId")))) is not None:
+                cache[query_id] = found  # RESULT_SCAN('<id>') and monitoring find the result by our id
+            ASYNC_QUERIES[query_id] = {"status": "SUCCESS"}
+        else:
+            code = str(data.get("errorCode") or answer.get("code") or "000603")
+            ASYNC_QUERIES[query_id] = {"status": "FAILED_WITH_ERROR", "errorCode": code,
+                                       "errorMessage": str(answer.get("message") or "failed"),
+                                       "sqlState": data.get("sqlState")}
+
+
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def _token(scope: dict[str, Any]) -> str:
+    for key, value in scope.get("headers", []):
+        if key.lower() == b"authorization":
+            return value.decode()[17:-1]  # Snowflake Token="..."
+    return ""
+
+
+def _gzipped(scope: dict[str, Any]) -> bool:
+    return (b"content-encoding", b"gzip") in [(k.lower(), v) for k, v in scope.get("headers", [])]
+
+
+async def _collect(app: Any, scope: dict[str, Any], receive: Any) -> tuple[int, Any]:
+    """Run the app on one request; its status and JSON answer."""
+    status, chunks = 500, []
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    try:
+        return status, json.loads(b"".join(chunks))
+    except ValueError:
+        return status, {"success": False, "code": str(status), "message": "not JSON", "data": {}}
+
+
+# -- the recorder ---------------------------------------------------------------------------------
+
+
+class Listener:
+    """One fake Snowflake on a port: restartable, its records and faults kept across restarts."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+        self.host, self.port = host, port
+        self.records: list[dict[str, Any]] = []
+        self.faults: set[str] = set()
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._server is not None:
+            return
+        app = _Recorder(_Adapter(fakesnow.server.app), self.records, self.faults)
+        config = uvicorn.Config(app, host=self.host, port=self.port, log_config=None, log_level="warning",
+                                lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name=f"fakesnow:{self.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self._server = None
+                raise RuntimeError(f"fakesnow did not start on port {self.port}")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        """Stop at once, in-flight requests included (what an outage looks like to a client)."""
+        if self._server is not None:
+            self._server.should_exit = self._server.force_exit = True
+            assert self._thread is not None
+            self._thread.join(timeout=15)
+            self._server = None
+
+
+class _Recorder:
+    """ASGI middleware noting login, query and abort requests (their JSON bodies) in a list."""
+
+    def __init__(self, app: Any, log: list[dict[str, Any]], faults: set[str]) -> None:
+        self.app, self.log, self.faults = app, log, faults
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith((LOGIN, QUERY, ABORT)):
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+        query = dict(parse_qsl(scope.get("query_string", b"").decode()))
+        gzipped = (b"content-encoding", b"gzip") in [(k.lower(), v) for k, v in scope.get("headers", [])]
+        arrived = time.monotonic()  # CLOCK_MONOTONIC: the same clock as the test process's
+        chunks: list[bytes] = []
+        message = await receive()  # read the whole body up front: some routes never read it
+        pending = [message]
+        while message["type"] == "http.request":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+            message = await receive()
+            pending.append(message)
+        body = _parse(b"".join(chunks), gzipped, login=path.endswith(LOGIN))
+        record = {"path": path, "query": query, "body": body, "at": arrived, "query_id": None}
+        self.log.append(record)
+        scope = {**scope, RECORD: record}  # the adapter notes the query id it gives an async submission
+
+        if path.endswith(QUERY) and _SECONDARY_ROLES.match(str(body.get("sqlText", ""))):
+            scope, pending = _as_noop(scope, body, gzipped)
+
+        async def replay() -> dict[str, Any]:
+            return pending.pop(0) if pending else await receive()
+
+        if "cut_query_responses" in self.faults and path.endswith(QUERY):
+            send = _cut_after_half(send)
+        await self.app(scope, replay, send)
+
+
+def _as_noop(scope: dict[str, Any], body: dict[str, Any], gzipped: bool) -> tuple[dict[str, Any], list[Any]]:
+    """The request with its statement replaced by one fakesnow runs (it is recorded as sent)."""
+    raw = json.dumps({**body, "sqlText": "SELECT 'Statement executed successfully.' AS \"status\""}).encode()
+    raw = gzip.compress(raw) if gzipped else raw
+    headers = [(k, str(len(raw)).encode() if k.lower() == b"content-length" else v) for k, v in scope["headers"]]
+    return {**scope, "headers": headers}, [{"type": "http.request", "body": raw, "more_body": False}]
+
+
+class _ConnectionCut(Exception):
+    """Raised inside the ASGI app to make the server drop the connection mid-response."""
+
+
+def _cut_after_half(send: Any) -> Any:
+    async def cut(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"]
+            await send({**message, "headers": headers})  # chunked, so the cut is visible to the client
+        elif message["type"] == "http.response.body":
+            body = message.get("body", b"")
+            await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+            raise _ConnectionCut("connection dropped mid-result (planted fault)")
+        else:
+            await send(message)
+
+    return cut
+
+
+def _parse(raw: bytes, gzipped: bool, *, login: bool) -> dict[str, Any]:
+    try:
+        body = json.loads(gzip.decompress(raw) if gzipped else raw or b"{}")
+    except ValueError:
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    if login:  # never keep credentials
+        data = body.get("data")
+        return {"SESSION_PARAMETERS": (data.get("SESSION_PARAMETERS") or {}) if isinstance(data, dict) else {}}
+    return body
+
+
+# -- the control API ------------------------------------------------------------------------------
+
+LISTENERS: dict[int, Listener] = {}
+_LOCK = threading.Lock()
+
+
+def _listener(port: int) -> Listener:
+    with _LOCK:
+        return LISTENERS.setdefault(port, Listener(port))
+
+
+def _run_local(database: str | None, schema: str | None, statements: list[str]) -> None:
+    local = fakesnow.server.shared_fs.connect(database, schema)
+    for sql in statements:
+        local.cursor().execute(sql)
+
+
+class _Control(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def _handle(self, method: str) -> None:
+        url = urlparse(self.path)
+        parts = [p for p in url.path.split("/") if p]
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length)) if length else {}
+        try:
+            answer = self._route(method, parts, dict(parse_qsl(url.query)), body)
+        except Exception as exc:
+            return self._reply(500, {"error": f"{type(exc).__name__}: {exc}"})
+        self._reply(200, answer) if answer is not None else self._reply(404, {"error": f"no route {self.path}"})
+
+    def _route(self, method: str, parts: list[str], query: dict[str, str], body: dict[str, Any]) -> Any:
+        if parts == ["local"] and method == "POST":
+            _run_local(body.get("database"), body.get("schema"), list(body.get("statements", [])))
+            return {}
+        if len(parts) < 2 or parts[0] != "listeners" or not parts[1].isdigit():
+            return None
+        listener = _listener(int(parts[1]))
+        rest = parts[2:]
+        if not rest and method == "POST":
+            listener.start()
+            return {"port": listener.port}
+        if not rest and method == "DELETE":
+            listener.stop()
+            return {}
+        if rest == ["requests"] and method == "GET":
+            return {"records": listener.records[int(query.get("since", 0)):]}
+        if rest == ["faults"] and method == "PUT":
+            listener.faults.clear()
+            listener.faults.update(body.get("faults", []))
+            return {"faults": sorted(listener.faults)}
+        return None
+
+    def _reply(self, status: int, payload: Any) -> None:
+        raw = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: the test output is for tests
+        pass
+
+
+def main() -> None:
+    control = ThreadingHTTPServer(("127.0.0.1", 0), _Control)
+    control.daemon_threads = True
+    threading.Thread(target=control.serve_forever, name="control", daemon=True).start()
+    print(f"control {control.server_address[1]}", flush=True)
+    sys.stdin.read()  # returns when the test process closes our stdin, or exits
+    for listener in list(LISTENERS.values()):
+        listener.stop()
+
+
+if __name__ == "__main__":
+    main()
