@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="rebuild even if it exists")
     tour = demo_commands.add_parser("tour", help="the agent host with all four servers, in a scripted session")
     tour.add_argument("--warehouse", help="overrides SNOWMCP_WAREHOUSE")
+    doctor = commands.add_parser("doctor", help="which warehouse and connection a server would use; try a login")
+    doctor.add_argument("--warehouse", help="overrides SNOWMCP_WAREHOUSE (demo, duckdb:///path, snowflake://[name])")
     commands.add_parser("host", help="the agent host: servers, tools, call, chat (snowmcp host --help)", add_help=False)
     commands.add_parser("config", help="MCP client configuration: claude (snowmcp config --help)", add_help=False)
     return parser
@@ -116,6 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             _serve(args)
+        elif args.command == "doctor":
+            from snowmcp.common.warehouse.doctor import diagnose
+
+            report = diagnose(_settings(), args.warehouse)
+            print(report.render())
+            return 0 if report.ok else 1
         else:
             _demo(args)
     except SnowmcpError as exc:

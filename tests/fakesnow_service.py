@@ -24,22 +24,37 @@ What is recorded never holds a credential: a login body keeps only its SESSION_P
 fakesnow cannot run `USE SECONDARY ROLES NONE|ALL`: such a statement is recorded as sent and
 answered by a no-op.
 
-## The 5.x adapter (offered upstream to fakesnow: these are the fields its server lacks)
+## The 5.x adapter (for fakesnow upstream: what its server lacks for snowflake-connector-python 5.x)
 
-snowflake-connector-python 5.x reads responses with a strict parser (its Rust core). Against
-fakesnow 0.12.1's responses it fails; `_Adapter` adds, only where fakesnow left them out:
+5.x (a Rust core) reads responses strictly and uses endpoints fakesnow does not serve. Against
+fakesnow 0.12.1's server `_Adapter` adds, each checked against 5.2.0 here:
 
-- login-request `data.masterToken` (a random token) and `data.masterValidityInSeconds` (14400):
-  5.x keeps a master token to renew the session and refuses a login without one ("Failed to
-  login: Missing response field: master token"). 4.x did not require it.
-- login-request `data.validityInSeconds` (3600): the session token's lifetime, read beside it.
-- login-request `data.sessionId` (a number per session): 5.x reads the session id from the login
-  response (`connection.session_id`); fakesnow sends none.
-- login-request `data.sessionInfo.warehouseName` and `roleName` (null): the session's warehouse and
-  role, which fakesnow leaves out of `sessionInfo` (only databaseName and schemaName).
+1. login-request `data.masterToken` (required: "Failed to login: Missing response field: master
+   token") and `data.sessionId`, a number (required: "... Missing response field: session ID").
+   Beside them, as Snowflake sends them, `data.masterValidityInSeconds` (14400) and
+   `data.validityInSeconds` (3600), which 5.x uses to schedule renewals and heartbeats.
+2. `GET /monitoring/queries//<query id>`: 5.x's path has an empty segment; fakesnow's route
+   (`/monitoring/queries/{sfqid}`) answers 404, so every async status check fails.
+3. `POST /queries/<query id>/abort-request`: 5.x's `abort_query(query_id)` (4.x's too); fakesnow
+   has only `/queries/v1/abort-request`. Answered `success` (fakesnow cancels nothing either way).
+4. `POST /telemetry/send`: answered `success` (5.x logs "Failed to export telemetry" otherwise).
+5. A failed query-request's `data.queryId` (Snowflake gives failed queries an id too; 5.x's
+   `execute_async` raises "Async query did not report a queryId" without it).
+6. Arrow rowsets: fakesnow writes a NULL TIMESTAMP_* as NULL fields (epoch, fraction, timezone),
+   declared non-nullable, under a valid struct; 5.x refuses the batch ("Found unmasked nulls for
+   non-nullable StructArray field"). `mask_null_structs` marks the row NULL on the struct instead.
+7. `asyncExec` submissions are answered at once with a query id (code 333334), as Snowflake does,
+   and run in the background on a fakesnow session of their own; `/monitoring/queries/<id>` says
+   RUNNING, then SUCCESS or FAILED_WITH_ERROR (errorCode, errorMessage), and RESULT_SCAN('<id>')
+   finds the result. fakesnow runs them synchronously, so a client cannot cancel a running
+   statement: 5.x cancels only by query id, which it gets only when the statement has finished.
 
-Each field is what real Snowflake sends in the same place; values are placeholders. A 4.x client
-ignores them, so the adapter is safe for both majors.
+8. `CURRENT_USER()`, `CURRENT_ROLE()` and `CURRENT_WAREHOUSE()` answer the user, role and warehouse
+   the session logged in with (role PUBLIC and warehouse NULL when it named none): fakesnow answers
+   DuckDB's `current_user`/`current_role()` ('duckdb') and has no `CURRENT_WAREHOUSE()`
+   (`snowmcp doctor` asks for them). Only the login's user name is read from its body.
+
+4.x ignores the added fields and takes the same answers, so the adapter serves both majors.
 """
 
 from __future__ import annotations
@@ -70,6 +85,8 @@ _MONITORING = re.compile(r"^/monitoring/queries/+([^/]+)$")  # 5.x asks for /mon
 _SECONDARY_ROLES = re.compile(r"^\s*USE\s+SECONDARY\s+ROLES\s+(NONE|ALL)\s*$", re.IGNORECASE)
 _session_ids = itertools.count(1_000_001)
 ASYNC_QUERIES: dict[str, dict[str, Any]] = {}  # query id -> its monitoring status, for asyncExec submissions
+SESSION_CONTEXT: dict[str, dict[str, str | None]] = {}  # session token -> its user, role and warehouse at login
+_SESSION_FUNCTION = re.compile(r"\bCURRENT_(USER|ROLE|WAREHOUSE)\s*\(\s*\)", re.IGNORECASE)
 
 
 # -- the 5.x adapter ------------------------------------------------------------------------------
@@ -78,12 +95,9 @@ ASYNC_QUERIES: dict[str, dict[str, Any]] = {}  # query id -> its monitoring stat
 def adapt_login(data: dict[str, Any]) -> dict[str, Any]:
     """The login response's `data` with the fields the 5.x connector requires (see the docstring)."""
     data.setdefault("masterToken", secrets.token_urlsafe(32))
+    data.setdefault("sessionId", next(_session_ids))
     data.setdefault("masterValidityInSeconds", 14400)
     data.setdefault("validityInSeconds", 3600)
-    data.setdefault("sessionId", next(_session_ids))
-    info = data.setdefault("sessionInfo", {})
-    info.setdefault("warehouseName", None)
-    info.setdefault("roleName", None)
     return data
 
 
@@ -148,6 +162,12 @@ class _Adapter:
             return await self.app(scope, receive, send)
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
+        sent: list[bytes] = []  # the login request, read only for its LOGIN_NAME
+
+        async def reading() -> dict[str, Any]:
+            message = await receive()
+            sent.append(message.get("body", b""))
+            return message
 
         async def collect(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -164,6 +184,10 @@ class _Adapter:
                 if isinstance(body.get("data"), dict) and body.get("success"):
                     body["data"] = adapt_login(body["data"])
                     raw = json.dumps(body).encode()
+                    login = dict(parse_qsl(scope.get("query_string", b"").decode()))
+                    SESSION_CONTEXT[str(body["data"].get("token"))] = {
+                        "USER": _login_name(b"".join(sent), _gzipped(scope)),
+                        "ROLE": login.get("roleName") or "PUBLIC", "WAREHOUSE": login.get("warehouse") or None}
             except ValueError:
                 pass
             headers = [(k, str(len(raw)).encode() if k.lower() == b"content-length" else v)
@@ -171,7 +195,7 @@ class _Adapter:
             await send({**start, "headers": headers})
             await send({"type": "http.response.body", "body": raw, "more_body": False})
 
-        await self.app(scope, receive, collect)
+        await self.app(scope, reading, collect)
 
     async def _query(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         raw, more = b"", True
@@ -183,6 +207,13 @@ class _Adapter:
             body = json.loads(gzip.decompress(raw) if _gzipped(scope) else raw)
         except ValueError:
             body = {}
+        if isinstance(sql := body.get("sqlText"), str) and _SESSION_FUNCTION.search(sql):
+            context = SESSION_CONTEXT.get(_token(scope), {"USER": None, "ROLE": "PUBLIC", "WAREHOUSE": None})
+            body["sqlText"] = _SESSION_FUNCTION.sub(lambda m: _literal(context[m.group(1).upper()]), sql)
+            raw = json.dumps(body).encode()
+            raw = gzip.compress(raw) if _gzipped(scope) else raw
+            scope = {**scope, "headers": [(k, str(len(raw)).encode() if k.lower() == b"content-length" else v)
+                                          for k, v in scope["headers"]]}
 
         async def replay() -> dict[str, Any]:
             return {"type": "http.request", "body": raw, "more_body": False}
@@ -240,6 +271,18 @@ class _Adapter:
 
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def _login_name(raw: bytes, gzipped: bool) -> str | None:
+    try:
+        data = json.loads(gzip.decompress(raw) if gzipped else raw).get("data", {})
+        return str(data["LOGIN_NAME"]).upper()
+    except (ValueError, KeyError, AttributeError, TypeError):
+        return None
+
+
+def _literal(value: str | None) -> str:
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
 
 
 def _token(scope: dict[str, Any]) -> str:

@@ -136,7 +136,7 @@ class SnowflakeWarehouse(SnowflakeCatalog):
         light_pool = ConnectionPool(lambda: connect(snowflake.connector, config), LIGHT_SESSIONS)
         first = connect(snowflake.connector, config)
         pool.add_idle(first)
-        role = getattr(first, "role", None) or config.kwargs.get("role") or "default-role"
+        role = getattr(first, "role", None) or config.shown.get("role") or "default-role"  # (entry's: 4.x)
         identity = f"snowflake:{first.account}/{first.user}/{role}"  # names only, never a credential
         network_timeout = getattr(first, "network_timeout", None) or settings.snowflake_network_timeout_s
         log.info("opened Snowflake %s as %s", config.label, identity)

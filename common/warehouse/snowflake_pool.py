@@ -39,9 +39,12 @@ def connect(connector: Any, config: ConnectionConfig) -> Any:
         if _refused(text) and config.key_check is not None and (problem := config.key_check()) is not None:
             raise ConfigError(f"cannot use Snowflake {config.label}: {problem}",  # 5.x says only "failed"
                               hint="Check private_key_file and private_key_file_pwd in connections.toml.") from None
+        if (problem := _CONFIG_PROBLEM.search(text)) and not _TYPE_ERROR.search(text):  # 5.x checks before login
+            raise ConfigError(f"cannot use Snowflake {config.label}: {problem.group(1)}",
+                              hint="Check the connection's keys in connections.toml (and SNOWFLAKE_* variables).") from None
         if type_error := _TYPE_ERROR.search(text):
-            where = next((s.split(" from ", 1)[1] for s in config.sources if s.startswith("entry [")), "its settings")
-            raise ConfigError(f"cannot use Snowflake {config.label}: {type_error.group(0)} (see {where})",
+            raise ConfigError(f"cannot use Snowflake {config.label}: {type_error.group(0)} "
+                              f"(set in {_source_of(config, type_error.group(1))})",
                               hint="Write that key with the type the connector names, e.g. login_timeout = 30.") from None
         if isinstance(exc, errors.DatabaseError):
             raise WarehouseUnavailable(
@@ -49,7 +52,10 @@ def connect(connector: Any, config: ConnectionConfig) -> Any:
                 hint="Check the user, role and credentials (password, key pair, token) of this connection.",
             ) from None
         raise ConfigError(f"cannot use Snowflake {config.label}: {text}") from None
-    except Exception as exc:  # e.g. a private key that does not decrypt
+    except Exception as exc:  # e.g. a private key that does not decrypt (4.x)
+        if config.key_check is not None and (problem := config.key_check()) is not None:
+            raise ConfigError(f"cannot use Snowflake {config.label}: {problem}",
+                              hint="Check private_key_file and private_key_file_pwd in connections.toml.") from None
         raise ConfigError(
             f"cannot use Snowflake {config.label}: {type(exc).__name__}: {config.scrub(summarize(exc))}",
             hint="Check the connection's settings in connections.toml (key file, passphrase, authenticator).",
@@ -82,7 +88,19 @@ def _refused(text: str) -> bool:
 
 
 # 5.x validates every argument and names the one it refuses (a connections.toml value, say).
-_TYPE_ERROR = re.compile(r"Expected type \w+ for parameter '[\w.]+', got \w+")
+_TYPE_ERROR = re.compile(r"Expected type \w+ for parameter '([\w.]+)', got \w+")
+
+
+_CONFIG_PROBLEM = re.compile(r"(?:Configuration error|Invalid argument):\s*(.+)$")
+
+
+def _source_of(config: ConnectionConfig, key: str) -> str:
+    """Where the connection's `key` was set: a variable, else its connections.toml entry."""
+    for source in config.sources:
+        name, _, origin = source.partition(" from ")
+        if name.lower() == key.lower():
+            return origin
+    return next((s.partition(" from ")[2] for s in config.sources if s.startswith("entry [")), "its settings")
 
 
 def sqlstate_of(exc: BaseException) -> str | None:
