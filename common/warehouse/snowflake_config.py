@@ -259,8 +259,11 @@ def _connector_connections() -> dict[str, dict[str, Any]]:
 
 def _unreadable(exc: Exception) -> ConfigError:
     """The connector could not read its files: name the file, the line and the key (no values)."""
-    for path in (connections_file(), config_file()):
-        if (problem := toml_problem(Path(path))) is not None:
+    inline = os.environ.get("SNOWFLAKE_CONNECTIONS")
+    problems = [toml_problem(Path(path)) for path in (connections_file(), config_file())]
+    problems.append(toml_text_problem(inline, "SNOWFLAKE_CONNECTIONS") if inline else None)
+    for problem in problems:
+        if problem is not None:
             return ConfigError(f"cannot read Snowflake's {problem}",
                                hint="Fix the TOML at that line (quote strings; each key once per table).")
     message = str(getattr(exc, "msg", None) or exc)
@@ -286,6 +289,11 @@ def toml_problem(path: Path) -> str | None:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
+    return toml_text_problem(text, str(path))
+
+
+def toml_text_problem(text: str, path: str) -> str | None:
+    """`toml_problem` for TOML text from `path` (a file, or a variable's name)."""
     try:
         tomllib.loads(text)
         return None

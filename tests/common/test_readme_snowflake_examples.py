@@ -150,3 +150,11 @@ def test_a_file_others_may_write_is_refused_by_name(home: Path) -> None:
         resolve_config("snowmcp", Settings(warehouse="snowflake://snowmcp"))
     assert str(home / "connections.toml") in str(failure.value) and "chmod 0600" in str(failure.value)
     assert "hunter2" not in str(failure.value)
+
+
+def test_connections_from_the_environment_are_named_as_such(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SNOWFLAKE_CONNECTIONS", '[snowmcp]\naccount = "x"\npassword = hunter2-secret\n')
+    with pytest.raises(ConfigError) as failure:
+        resolve_config("snowmcp", Settings(warehouse="snowflake://snowmcp"))
+    assert "SNOWFLAKE_CONNECTIONS line 3, key 'password'" in str(failure.value)
+    assert "hunter2" not in str(failure.value)
