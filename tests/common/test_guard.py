@@ -40,7 +40,9 @@ REFUSED: list[tuple[str, tuple[str, ...], str]] = [
     ("SELECT 1; DROP TABLE x", BOTH, "2 statements"),
     ("select 1;;delete from t", BOTH, "2 statements"),
     ("SELECT 1; SELECT 2", BOTH, "2 statements"),
-    ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", BOTH, "DELETE"),
+    ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", DD, "DELETE"),
+    # sqlglot 30.31 no longer reads a DML CTE in Snowflake's dialect (Snowflake has none): refused unparsed
+    ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", SF, "cannot parse"),
     ("INSERT INTO t VALUES (1)", BOTH, "INSERT"),
     ("INSERT INTO t SELECT * FROM s", BOTH, "INSERT"),
     ("UPDATE t SET a = 1", BOTH, "UPDATE"),
