@@ -25,9 +25,17 @@ _reporter: contextvars.ContextVar[tuple[Reporter, int] | None] = contextvars.Con
 log = logging.getLogger("snowmcp.progress")
 
 
-def bind(context: Any) -> contextvars.Token[tuple[Reporter, int] | None]:
-    """Send this call's progress through `context.report_progress` (reset with `unbind`)."""
+def bind(context: Any, active: Callable[[], bool] | None = None) -> contextvars.Token[tuple[Reporter, int] | None]:
+    """Send this call's progress through `context.report_progress` (reset with `unbind`); while
+    `active()` is false reports go nowhere (a long call's work after its call has answered)."""
     reporter = getattr(context, "report_progress", None) if context is not None else None
+    if reporter is not None and active is not None:
+        send = reporter
+
+        async def reporter(done: float, total: float | None, message: str | None) -> None:
+            if active():
+                await send(done, total, message)
+
     return _reporter.set((reporter, threading.get_ident()) if reporter is not None else None)
 
 

@@ -43,8 +43,9 @@ class RowCollector:
     (row index, column index, original bytes).
     """
 
-    def __init__(self, *, max_rows: int, max_bytes: int, max_cell_bytes: int | None = None) -> None:
+    def __init__(self, *, max_rows: int, max_bytes: int, max_cell_bytes: int | None = None, skip: int = 0) -> None:
         self.max_rows = max_rows
+        self.skip = skip  # rows dropped unseen before the first kept one (a next page, `common.pages`)
         self.max_bytes = max_bytes
         self.max_cell_bytes = min(max_cell_bytes or max_bytes, max_bytes)
         self.rows: list[list[Any]] = []
@@ -59,6 +60,8 @@ class RowCollector:
     def fetch_size(self) -> int:
         """Rows worth fetching next: what the byte budget left can hold (8 to 1000), within
         the remainder of the row cap plus one probe row."""
+        if self.skip:
+            return min(_MAX_BATCH, self.skip + _FIRST_BATCH)
         rows_left = self.max_rows + 1 - len(self.rows)
         if not self.rows:
             wanted = _FIRST_BATCH
@@ -68,6 +71,12 @@ class RowCollector:
         return max(1, min(_MAX_BATCH, rows_left, wanted))
 
     def add_batch(self, batch: Sequence[Sequence[Any]]) -> bool:
+        if self.skip:
+            skipped = min(self.skip, len(batch))
+            self.skip -= skipped
+            batch = batch[skipped:]
+            if not batch:
+                return skipped > 0  # an empty batch is the end of the result
         room = self.max_rows - len(self.rows)
         short, cuts = self._short, []
         rows = []
@@ -186,15 +195,20 @@ class QueryResult(BaseModel):
         description="True when the statement produced more rows than returned, or a cell was cut."
     )
     truncated_by: CapName | None = Field(
-        None, description="Which cap cut the result, when truncated (a row or byte cap before the cell cap)."
+        None, exclude_if=lambda v: v is None, description="Which cap cut the result, when truncated (a row or byte cap before the cell cap)."
     )
     cut_cells: Annotated[list[CutCell], WithJsonSchema(_CUT_CELLS_SCHEMA)] = Field(
-        default_factory=list,
+        default_factory=list, exclude_if=lambda v: not v,
         description="Cells longer than the per-cell cap: strings keep their prefix, other values become null.",
     )
     elapsed_ms: float = Field(description="Time in the warehouse and fetching, milliseconds.")
     cached: bool = Field(False, description="True when served from the result cache.")
-    query_id: str | None = Field(None, description="The warehouse's id for the statement, when it has one.")
+    query_id: str | None = Field(None, exclude_if=lambda v: v is None,
+                                 description="The warehouse's id for the statement, when it has one.")
+    next_page: str | None = Field(None, exclude_if=lambda v: v is None,
+                                  description="When cut: pass to get_query_result for the following rows.")
+    note: str | None = Field(None, exclude_if=lambda v: v is None,
+                             description="When cut: which limit, and how to get the rest.")
 
     _bytes: int = PrivateAttr(0)  # JSON bytes of `rows`, as counted by the collector
 

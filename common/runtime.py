@@ -21,8 +21,10 @@ import anyio
 from cachetools import LRUCache
 
 from snowmcp.common.cache import ResultCache
-from snowmcp.common.concurrency import session_slot
+from snowmcp.common.concurrency import current_session, session_slot
 from snowmcp.common.errors import InvalidArgument, SnowmcpError, WarehouseUnavailable
+from snowmcp.common.long_calls import LongCalls
+from snowmcp.common.pages import PagedStatement, Pages, is_ordered, page_note, params_tuple
 from snowmcp.common.resilience import CircuitBreaker, resilient_call
 from snowmcp.common.results import QueryResult, RowCollector
 from snowmcp.common.row_limit import capped, with_row_limit
@@ -51,6 +53,8 @@ class ServerRuntime:
             failure_threshold=settings.breaker_failure_threshold,
             reset_timeout_s=settings.breaker_reset_timeout_s,
         )
+        self.long_calls = LongCalls(settings.call_wait_s)
+        self.pages = Pages()
         self._warehouse = warehouse
         self._owns_warehouse = warehouse is None  # one handed in (tests, a shared pool) is closed by its owner
         self._open_lock = asyncio.Lock()
@@ -71,6 +75,7 @@ class ServerRuntime:
         return self._warehouse
 
     async def close(self) -> None:
+        await self.long_calls.close()
         if self._warehouse is not None and self._owns_warehouse:
             await self._warehouse.close()
             self._warehouse = None
@@ -126,21 +131,56 @@ class ServerRuntime:
         timeout_s: float | None = None,
         params: Sequence[Any] | None = None,
         use_cache: bool = True,
+        pageable: bool = False,
     ) -> QueryResult:
         """Run one trusted statement (guarded, or built by our own builders) and return its capped rows.
 
         The cap is pushed into the statement as a LIMIT (see `common.row_limit`), and the
-        expression is rendered once, here. Text is accepted only for SQL we built ourselves."""
+        expression is rendered once, here. Text is accepted only for SQL we built ourselves.
+        A cut result says how (`note`); a `pageable` one also carries `next_page` (`common.pages`)."""
         rows_cap = self.row_limit(max_rows)
         timeout = self.timeout(timeout_s)
+        result = await self._run(statement, tool=tool, rows_cap=rows_cap, timeout=timeout, params=params,
+                                 use_cache=use_cache)
+        paged = None
+        if pageable and not isinstance(statement, str):
+            warehouse = await self.warehouse()
+            paged = PagedStatement(statement, tool, current_session.get(), params_tuple(params), rows_cap, timeout,
+                                   getattr(warehouse, "data_version", None), is_ordered(statement))
+        return self._with_page(result, paged, 0, None)
+
+    async def page(self, token: str) -> QueryResult:
+        """The page a `next_page` token names, with the token of the one after it."""
+        page_id, page = self.pages.find(token, current_session.get())
+        paged = page.paged
+        warehouse = await self.warehouse()
+        if getattr(warehouse, "data_version", None) != paged.data_version:
+            raise InvalidArgument("the data changed since the first page was read; run the query again")
+        result = await self._run(paged.statement, tool=paged.tool, rows_cap=paged.max_rows, timeout=paged.timeout_s,
+                                 params=paged.params, use_cache=True, skip=page.offset)
+        return self._with_page(result, paged, page.offset, page_id)
+
+    def _with_page(self, result: QueryResult, paged: PagedStatement | None, offset: int,
+                   page_id: str | None) -> QueryResult:
+        cut = result.truncated_by
+        if cut is None:
+            return result
+        token = None
+        if paged is not None and cut in ("max_rows", "max_bytes") and result.row_count > 0:
+            token = self.pages.token(paged, offset + result.row_count, page_id)
+        note = page_note(cut, token, paged is None or paged.ordered, budget_tokens=self.settings.max_result_tokens)
+        return result.model_copy(update={"next_page": token, "note": note})
+
+    async def _run(self, statement: Rendered | GuardVerdict | exp.Expression | str, *, tool: str, rows_cap: int,
+                   timeout: float, params: Sequence[Any] | None, use_cache: bool, skip: int = 0) -> QueryResult:
         warehouse = await self.warehouse()
         dialect = warehouse.dialect
-        sql = await self._rendered(statement, dialect, rows_cap + 1)
+        sql = await self._rendered(statement, dialect, skip + rows_cap + 1)
         max_bytes, max_cell_bytes = self.settings.max_result_bytes, self.settings.max_cell_bytes
         tag = QueryTag(server=self.server_name, tool=tool)
 
         async def execute_once() -> QueryResult:
-            collector = RowCollector(max_rows=rows_cap, max_bytes=max_bytes, max_cell_bytes=max_cell_bytes)
+            collector = RowCollector(max_rows=rows_cap, max_bytes=max_bytes, max_cell_bytes=max_cell_bytes, skip=skip)
             started = time.perf_counter()
             async with session_slot(self.settings.max_session_statements, timeout):  # per MCP session
                 outcome = await warehouse.execute(sql, collector, params=params, timeout_s=timeout, tag=tag)
@@ -156,7 +196,7 @@ class ServerRuntime:
             # data_version (DuckDB: the file's signature) changes when another process wrote the file:
             # a result read before that write is never served after it.
             version = getattr(warehouse, "data_version", None)
-            key = (warehouse.identity, version, sql, tuple(params or ()), rows_cap, max_bytes, max_cell_bytes)
+            key = (warehouse.identity, version, sql, tuple(params or ()), rows_cap, max_bytes, max_cell_bytes, skip)
             result, cached = await self.cache.get_or_compute(key, compute, size_of=_result_size)
         else:
             result, cached = await compute(), False

@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
 
+BYTES_PER_TOKEN = 4  # compact JSON of typical rows: ~4 bytes per token for Claude's and GPT's tokenizers
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SNOWMCP_", extra="ignore")
 
@@ -26,9 +29,16 @@ class Settings(BaseSettings):
 
     default_max_rows: int = Field(200, ge=1, description="Rows a query returns when the caller names no limit.")
     max_rows_limit: int = Field(10_000, ge=1, description="The most rows any call may ask for.")
-    max_result_bytes: int = Field(1_000_000, ge=1_000, description="Byte budget of one result's rows (JSON).")
+    max_result_tokens: int = Field(
+        12_000, ge=250, description="Budget of one result's rows in a model's tokens (counted as 4 bytes of "
+        "compact JSON each: 12000 is 48 KB); a longer result is cut and says so, with a next_page token.",
+    )
     query_timeout_s: float = Field(60.0, gt=0, description="Default statement timeout, seconds.")
     max_timeout_s: float = Field(600.0, gt=0, description="The largest timeout_s a caller may ask for.")
+    call_wait_s: float = Field(
+        45.0, gt=0, description="Seconds a long tool call waits for its work before answering status running "
+        "with a query_handle (hosts drop calls after ~60 s); get_query_result waits as long again.",
+    )
 
     cache_ttl_s: float = Field(300.0, ge=0, description="How long a query result stays cached (0 disables).")
     cache_max_bytes: int = Field(64_000_000, ge=0, description="Byte bound of the result cache.")
@@ -126,6 +136,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @property
+    def max_result_bytes(self) -> int:
+        """The result budget in JSON bytes (what the row collector counts)."""
+        return self.max_result_tokens * BYTES_PER_TOKEN
 
     @property
     def state_path(self) -> Path:

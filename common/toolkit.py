@@ -13,7 +13,10 @@ alike:
   the message and hint, for the model to act on; anything unexpected is logged
   with its traceback to stderr and reported without internals;
 - a pydantic result is sent once as structured content, with the same JSON
-  (compact) as the text block for clients that read only text.
+  (compact) as the text block for clients that read only text;
+- a tool declared `long=True` runs through `common.long_calls`: after
+  `SNOWMCP_CALL_WAIT_S` it answers `status: "running"` with a handle, and its
+  results say `status: "done"` (its output schema admits both).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from pydantic import BaseModel
 from snowmcp.common import progress
 from snowmcp.common.concurrency import current_session
 from snowmcp.common.errors import NotFound, SnowmcpError
+from snowmcp.common.long_calls import RUNNING_SCHEMA, LongCalls, RunningCall
 from snowmcp.common.telemetry import tool_span
 
 log = logging.getLogger("snowmcp.tools")
@@ -48,13 +52,15 @@ ToolFn = Callable[..., Awaitable[BaseModel]]
 class _ToolSpec:
     fn: ToolFn
     annotations: ToolAnnotations
+    long: bool
 
 
 class Toolset:
-    """The tools of one server, declared with `@toolset.tool(...)`."""
+    """The tools of one server, declared with `@toolset.tool(...)`; `long_calls` serves the long ones."""
 
-    def __init__(self, server_name: str) -> None:
+    def __init__(self, server_name: str, long_calls: LongCalls | None = None) -> None:
         self.server_name = server_name
+        self.long_calls = long_calls
         self._specs: list[_ToolSpec] = []
 
     def tool(
@@ -65,8 +71,10 @@ class Toolset:
         destructive: bool = True,
         idempotent: bool = False,
         open_world: bool = True,
+        long: bool = False,
     ) -> Callable[[ToolFn], ToolFn]:
-        """Declare a tool; the function's docstring is what the model reads."""
+        """Declare a tool; the function's docstring is what the model reads. `long`: its work may
+        outlive a host's call (statements of unbounded cost), see `common.long_calls`."""
 
         def decorator(fn: ToolFn) -> ToolFn:
             annotations = ToolAnnotations(
@@ -76,7 +84,7 @@ class Toolset:
                 idempotent_hint=idempotent,
                 open_world_hint=open_world,
             )
-            self._specs.append(_ToolSpec(fn, annotations))
+            self._specs.append(_ToolSpec(fn, annotations, long and self.long_calls is not None))
             return fn
 
         return decorator
@@ -84,27 +92,41 @@ class Toolset:
     def register(self, server: MCPServer) -> None:
         for spec in self._specs:
             server.add_tool(
-                self._wrap(spec.fn),
+                self._wrap(spec),
                 name=spec.fn.__name__,
                 title=spec.annotations.title,
                 annotations=spec.annotations,
                 structured_output=True,
             )
+            if spec.long:
+                _admit_running(server, spec.fn.__name__)
 
-    def _wrap(self, fn: ToolFn) -> Callable[..., Awaitable[CallToolResult]]:
-        name = fn.__name__
+    def _wrap(self, spec: _ToolSpec) -> Callable[..., Awaitable[CallToolResult]]:
+        fn, name = spec.fn, spec.fn.__name__
         server_name = self.server_name
+        long_calls = self.long_calls if spec.long else None
 
         own_context = find_context_parameter(fn)
 
         @functools.wraps(fn)
         async def call(*args: Any, **kwargs: Any) -> CallToolResult:
             context = kwargs.get(own_context) if own_context else kwargs.pop(_CONTEXT, None)
-            session_token = current_session.set(_session_of(context))
-            progress_token = progress.bind(context)
+            owner = _session_of(context)
+            session_token = current_session.set(owner)
+            detached = False  # a long call that answered `running`: its progress has nobody to go to
+            progress_token = progress.bind(context, active=lambda: not detached)
+
+            def detach() -> None:
+                nonlocal detached
+                detached = True
+                stats.outcome = "running"
+
             with tool_span(server_name, name) as stats:
                 try:
-                    result = await fn(*args, **kwargs)
+                    if long_calls is None:
+                        result = await fn(*args, **kwargs)
+                    else:
+                        result = await long_calls.start(name, lambda: fn(*args, **kwargs), owner, on_detach=detach)
                 except SnowmcpError as exc:
                     stats.failed("refused", exc)
                     raise ToolError(str(exc)) from None
@@ -120,7 +142,9 @@ class Toolset:
                 finally:
                     current_session.reset(session_token)
                     progress.unbind(progress_token)
-            return structured_result(result)
+            if isinstance(result, CallToolResult):  # a tool that built its own (get_query_result)
+                return result
+            return structured_result(result, status="done" if long_calls is not None else None)
 
         if own_context is None:  # ask the SDK for the Context too: it carries the session
             with_context(call, fn)
@@ -161,11 +185,40 @@ def _session_of(context: Any) -> str | None:
     return f"caller:{token.client_id}" if token is not None and token.client_id else None
 
 
-def structured_result(result: BaseModel) -> CallToolResult:
-    """One payload: structured content, and the same JSON as the text block."""
+def structured_result(result: BaseModel, status: str | None = None) -> CallToolResult:
+    """One payload: structured content, and the same JSON as the text block. A long tool's
+    result says its `status` first: "done", unless it has a status of its own (quality's
+    pass/fail); a `RunningCall` says "running"."""
     data = result.model_dump(mode="json", by_alias=True)
+    if status is not None and "status" not in data:  # a result with a status of its own keeps it
+        data = {"status": status, **data}
     text = pydantic_core.to_json(data).decode()
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+
+
+def _admit_running(server: MCPServer, name: str) -> None:
+    """Let a long tool's published output schema (and the SDK's check of what it returns) admit
+    both its own result plus `status: "done"`, and a `RunningCall`.
+
+    FuncMetadata's fields are read on every call, so they are replaced after registration; the
+    tool manager is private in SDK 2.3 (tests/common/test_long_calls.py covers this path)."""
+    from pydantic import create_model
+
+    metadata = server._tool_manager.get_tool(name).fn_metadata  # type: ignore[union-attr]
+    model = metadata.output_model
+    done = dict(metadata.output_schema or {})
+    defs = done.pop("$defs", None)
+    if "status" in model.model_fields:  # its own status (never "running") says it is done
+        done_model = model
+    else:
+        done_model = create_model(f"{model.__name__}Done", __base__=model, status=(typing.Literal["done"], "done"))
+        done["properties"] = {"status": {"const": "done"}, **done.get("properties", {})}
+        done["required"] = ["status", *done.get("required", [])]
+    schema: dict[str, Any] = {"type": "object", "anyOf": [done, RUNNING_SCHEMA]}
+    if defs:
+        schema["$defs"] = defs
+    metadata.output_schema = schema
+    metadata.output_model = typing.Union[done_model, RunningCall]  # noqa: UP007 (a runtime union of types)
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from snowmcp.common.sql.columns import ColumnKind, TableColumns
 from snowmcp.common.sql.metrics import Filters, Metric, Metrics
 from snowmcp.common.sql.profile import profile_statements
 from snowmcp.common.sql.time_series import Grain, SeriesRows, SeriesSpec, read_series, series_query
+from snowmcp.common.handle_tools import add_handle_tools
 from snowmcp.common.toolkit import Toolset
 from snowmcp.common.warehouse.base import TableDescription
 from snowmcp.servers.analytics import statements
@@ -68,7 +69,7 @@ class _Statements:
 
 
 def build_tools(runtime: ServerRuntime) -> Toolset:
-    tools = Toolset("analytics")
+    tools = Toolset("analytics", runtime.long_calls)
     read_only = dict(read_only=True, idempotent=True, open_world=False)
 
     async def describe(table: str) -> tuple[TableDescription, TableColumns]:
@@ -76,7 +77,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         warehouse = await runtime.warehouse()
         return description, TableColumns(description, warehouse.dialect)
 
-    @tools.tool(title="Profile table", **read_only)
+    @tools.tool(long=True, title="Profile table", **read_only)
     async def profile_table(
         table: TableName,
         ctx: Context,
@@ -107,7 +108,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         return TableProfile(table=str(description.ref), row_count=row_count, sample_percent=sample_percent,
                             columns=profiles, alerts=alerts, **run.provenance())
 
-    @tools.tool(title="Aggregate", **read_only)
+    @tools.tool(long=True, title="Aggregate", **read_only)
     async def aggregate(
         table: TableName,
         metrics: Annotated[Metrics, Field(
@@ -132,7 +133,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         return AggregateResult(table=str(description.ref), columns=names, rows=rows, truncated=truncated,
                                groups_total=groups, **run.provenance())
 
-    @tools.tool(title="Time series", **read_only)
+    @tools.tool(long=True, title="Time series", **read_only)
     async def time_series(
         table: TableName,
         time_column: TimeColumn,
@@ -157,7 +158,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
                           grain=grain, points=points, buckets_total=series.buckets_total,
                           truncated=series.left_out > 0, left_out=_left_out(series), **run.provenance())
 
-    @tools.tool(title="Detect anomalies", **read_only)
+    @tools.tool(long=True, title="Detect anomalies", **read_only)
     async def detect_anomalies(
         table: TableName,
         time_column: TimeColumn,
@@ -188,7 +189,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         await ctx.report_progress(2, 2, "done")
         if not result.rows:  # the summary row always comes first; only a byte cap below one row removes it
             raise InvalidArgument("the anomaly result does not fit the result size cap",
-                                  hint="Raise SNOWMCP_MAX_RESULT_BYTES or use a coarser grain.")
+                                  hint="Raise SNOWMCP_MAX_RESULT_TOKENS or use a coarser grain.")
         first = result.rows[0]
         points_scored, found, non_finite, total, kept = (int(v or 0) for v in (first[0], *first[6:9], first[10]))
         anomalies = [
@@ -203,7 +204,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
                          anomalies_total=found, truncated=left_out is not None or found > len(anomalies),
                          left_out=left_out, anomalies=anomalies, **run.provenance())
 
-    @tools.tool(title="Compare periods", **read_only)
+    @tools.tool(long=True, title="Compare periods", **read_only)
     async def compare_periods(
         table: TableName,
         time_column: TimeColumn,
@@ -247,7 +248,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
             change=change, change_percent=_percent(change, before), contributors=contributors, groups_total=groups,
             **run.provenance())
 
-    @tools.tool(title="Histogram", **read_only)
+    @tools.tool(long=True, title="Histogram", **read_only)
     async def histogram(
         table: TableName,
         column: Annotated[str, Field(description="A numeric column.")],
@@ -271,7 +272,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
                          nulls=int(total or 0) - count - special, non_finite=special,
                          min=lo if count else None, max=hi if count else None, bins=edges, **run.provenance())
 
-    @tools.tool(title="Value counts", **read_only)
+    @tools.tool(long=True, title="Value counts", **read_only)
     async def value_counts(
         table: TableName,
         column: Annotated[str, Field(description="The column whose values to count.")],
@@ -296,7 +297,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
                            distinct=distinct, values=values, other_count=non_null - sum(v.count for v in values),
                            truncated=distinct > len(values), **run.provenance())
 
-    @tools.tool(title="Correlations", **read_only)
+    @tools.tool(long=True, title="Correlations", **read_only)
     async def correlations(
         table: TableName,
         columns: Annotated[list[str], Field(min_length=2, max_length=20, description="2-20 numeric columns.")],
@@ -313,6 +314,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         return Correlations(table=str(description.ref), columns=[c.name for c in picked], pairs=found,
                             **run.provenance())
 
+    add_handle_tools(tools, runtime)
     return tools
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from snowmcp.common.handle_tools import add_handle_tools
 from snowmcp.common.toolkit import Toolset
 from snowmcp.servers.etl import analysis
 from snowmcp.servers.etl.diagnose import diagnose
@@ -33,7 +34,7 @@ Since = Annotated[str, Field(description='How far back: a duration ("24h", "7d",
 
 
 def build_tools(registry: Registry) -> Toolset:
-    tools = Toolset("etl")
+    tools = Toolset("etl", registry.runtime.long_calls)
     read_only = dict(read_only=True, idempotent=True, open_world=False)
 
     @tools.tool(title="List pipelines", **read_only)
@@ -62,7 +63,7 @@ def build_tools(registry: Registry) -> Toolset:
         return PipelineDetail(pipeline=found, recent_runs=recent, upstream=snap.many(found.upstream),
                               downstream=snap.many(found.downstream), **registry.sourced())
 
-    @tools.tool(title="Recent runs", **read_only)
+    @tools.tool(long=True, title="Recent runs", **read_only)
     async def recent_runs(
         pipeline: Annotated[str | None, Field(description="Only this pipeline (id or name).")] = None,
         status: Annotated[Status | None, Field(description="Only runs with this status.")] = None,
@@ -81,7 +82,7 @@ def build_tools(registry: Registry) -> Toolset:
         honest["truncated"] = bool(honest["truncated"]) or found.matched > len(found.runs)
         return RunList(runs=found.runs, count=len(found.runs), matched=found.matched, since=iso(start), **honest)
 
-    @tools.tool(title="Failed runs", **read_only)
+    @tools.tool(long=True, title="Failed runs", **read_only)
     async def failed_runs(since: Since = "24h") -> FailedRuns:
         """What broke: failed, upstream-failed and partial runs since `since`, grouped by pipeline and error, each
         group with its count, first/last failure, run ids, the pipeline's last success and whether it is
@@ -94,7 +95,7 @@ def build_tools(registry: Registry) -> Toolset:
                           pipelines_failing=len({g.pipeline_id for g in groups if g.still_failing}),
                           groups=groups, **registry.sourced())
 
-    @tools.tool(title="Diagnose run", **read_only)
+    @tools.tool(long=True, title="Diagnose run", **read_only)
     async def diagnose_run(
         run_id: Annotated[str, Field(description="A run id from recent_runs or failed_runs.")],
     ) -> Diagnosis:
@@ -104,7 +105,7 @@ def build_tools(registry: Registry) -> Toolset:
         snap = await Snapshot.take(registry)
         return await diagnose(registry, snap, run_id)
 
-    @tools.tool(title="Freshness", **read_only)
+    @tools.tool(long=True, title="Freshness", **read_only)
     async def freshness(
         tables: Annotated[list[str] | None, Field(
             max_length=200, description="Tables as DATABASE.SCHEMA.TABLE; default: every table a pipeline loads "
@@ -117,7 +118,7 @@ def build_tools(registry: Registry) -> Toolset:
         return Freshness(now=iso(snap.now), tables=entries, stale=sum(t.status == "stale" for t in entries),
                          **registry.sourced())
 
-    @tools.tool(title="SLA breaches", **read_only)
+    @tools.tool(long=True, title="SLA breaches", **read_only)
     async def sla_breaches(since: Since = "24h") -> SlaBreaches:
         """Pipelines that broke their SLA since `since`: late (succeeded after expected_by), missed (no
         success by expected_by), too_slow (ran longer than max_duration) and stale (no success within
@@ -135,7 +136,7 @@ def build_tools(registry: Registry) -> Toolset:
         return SlaBreaches(now=iso(snap.now), since=iso(start), pipelines_with_sla=len(with_sla), breaches=breaches,
                            **registry.sourced())
 
-    @tools.tool(title="Run duration trends", **read_only)
+    @tools.tool(long=True, title="Run duration trends", **read_only)
     async def run_duration_trends(
         pipeline: PipelineArg,
         window: Annotated[int, Field(ge=5, le=1_000, description="How many recent finished runs to look at.")] = 30,
@@ -154,7 +155,7 @@ def build_tools(registry: Registry) -> Toolset:
                               anomalous_runs=[p for p in points if p.flags], runs=points, **registry.sourced(),
                               **stats)
 
-    @tools.tool(title="Health summary", **read_only)
+    @tools.tool(long=True, title="Health summary", **read_only)
     async def health_summary() -> HealthSummary:
         """The morning check in one call: what is failing now (and since when), what is running, SLA
         breaches and stale tables in the last 24 hours, unusually slow runs, and the runs of the last
@@ -162,6 +163,7 @@ def build_tools(registry: Registry) -> Toolset:
         snap = await Snapshot.take(registry)
         return await health(registry, snap)
 
+    add_handle_tools(tools, registry.runtime)
     return tools
 
 

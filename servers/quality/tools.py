@@ -11,6 +11,7 @@ from pydantic import Field
 from snowmcp.common.durations import parse_since
 from snowmcp.common.identifiers import resolve_table
 from snowmcp.common.runtime import ServerRuntime
+from snowmcp.common.handle_tools import add_handle_tools
 from snowmcp.common.toolkit import Toolset
 from snowmcp.servers.quality.check_types import CHECK_TYPES
 from snowmcp.servers.quality.failed_rows import failed_rows
@@ -34,7 +35,7 @@ TableName = Annotated[str | None, Field(description="Table as DATABASE.SCHEMA.TA
 
 def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFolders) -> Toolset:
     """The quality tools on `runtime`, keeping history in `store`; `suite_path` reads only inside `folders`."""
-    tools = Toolset("quality")
+    tools = Toolset("quality", runtime.long_calls)
     runner = QualityRunner(runtime, store)
     sources = SuiteSources(folders, runtime.off_loop)
     read_only = dict(read_only=True, idempotent=True, open_world=False)
@@ -70,7 +71,7 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFol
         return SuiteValidation(table=str(plan.scope.description.ref), valid=not plan.errors, checks=infos,
                                statements=plan.statements)
 
-    @tools.tool(title="Run checks", read_only=False, destructive=False, idempotent=False, open_world=False)
+    @tools.tool(long=True, title="Run checks", read_only=False, destructive=False, idempotent=False, open_world=False)
     async def run_checks(
         ctx: Context,
         suite: SuiteText = None,
@@ -94,7 +95,7 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFol
 
         return await runner.run(parsed, suite_name=suite_path, progress=progress)
 
-    @tools.tool(title="Get failed rows", **read_only)
+    @tools.tool(long=True, title="Get failed rows", **read_only)
     async def get_failed_rows(
         run_id: Annotated[str, Field(description="The run_id from run_checks.")],
         check: Annotated[str, Field(description="The check's name as the run reported it, e.g. missing(ORDER_ID).")],
@@ -123,7 +124,7 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFol
             row.pop("definition", None)
         return CheckHistory(results=rows, location=store.location)
 
-    @tools.tool(title="Schema diff", **read_only)
+    @tools.tool(long=True, title="Schema diff", **read_only)
     async def schema_diff(table: Annotated[str, Field(description="Table as DATABASE.SCHEMA.TABLE.")]) -> SchemaDiff:
         """Columns added, dropped or retyped since the last stored snapshot (taken by each run_checks)."""
         from snowmcp.servers.quality.compile import schema_changes
@@ -143,10 +144,11 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFol
                           added=grouped["added"], dropped=grouped["dropped"], changed=grouped["type_changed"],
                           message=f"{len(changes)} change(s)" if changes else "no change")
 
-    @tools.tool(title="Suggest checks", **read_only)
+    @tools.tool(long=True, title="Suggest checks", **read_only)
     async def suggest_checks(table: Annotated[str, Field(description="Table as DATABASE.SCHEMA.TABLE.")]) -> SuggestedSuite:
         """Propose a YAML suite for a table from a one-pass profile of its data: keys, nulls, allowed values,
         ranges, freshness. Review and edit it, then validate_suite / run_checks; nothing is run or saved here."""
         return await suggest_suite(runtime, table)
 
+    add_handle_tools(tools, runtime)
     return tools

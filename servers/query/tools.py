@@ -11,6 +11,7 @@ from snowmcp.common.identifiers import resolve_table, table_expression
 from snowmcp.common.results import QueryResult
 from snowmcp.common.runtime import ServerRuntime
 from snowmcp.common.sql.columns import TableColumns, quoted
+from snowmcp.common.handle_tools import add_handle_tools
 from snowmcp.common.toolkit import Toolset
 from snowmcp.common.warehouse.base import TableDescription
 from snowmcp.servers.query.models import DatabaseList, QueryPlan, SampleRows, SchemaList, SqlVerdict, TableList
@@ -25,7 +26,7 @@ MAX_SAMPLE = 1_000
 
 
 def build_tools(runtime: ServerRuntime) -> Toolset:
-    tools = Toolset("query")
+    tools = Toolset("query", runtime.long_calls)
     read_only = dict(read_only=True, idempotent=True, open_world=False)
 
     @tools.tool(title="List databases", **read_only)
@@ -60,7 +61,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         Call this before writing SQL against a table you have not seen."""
         return await runtime.catalog(lambda w: resolve_table(w, table))
 
-    @tools.tool(title="Sample rows", **read_only)
+    @tools.tool(long=True, title="Sample rows", **read_only)
     async def sample_rows(
         table: TableName,
         limit: Annotated[int, Field(ge=1, le=MAX_SAMPLE, description="How many rows (1-1000).")] = 10,
@@ -77,10 +78,10 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         known = TableColumns(description, warehouse.dialect)
         picked = known.get_many(columns) if columns else known.all
         query = exp.select(*[quoted(c) for c in picked]).from_(table_expression(description.ref)).limit(limit)
-        result = await runtime.query(query, tool="sample_rows", max_rows=limit)
+        result = await runtime.query(query, tool="sample_rows", max_rows=limit, pageable=True)
         return SampleRows(table=str(description.ref), **result.model_dump())
 
-    @tools.tool(title="Run read-only SQL", **read_only)
+    @tools.tool(long=True, title="Run read-only SQL", **read_only)
     async def run_query(
         sql: Sql,
         max_rows: Annotated[
@@ -96,7 +97,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         rather than fetching many rows. Identical queries within a few minutes are served from a cache
         (`cached: true`)."""
         verdict = await runtime.guard(sql)
-        return await runtime.query(verdict, tool="run_query", max_rows=max_rows, timeout_s=timeout_s)
+        return await runtime.query(verdict, tool="run_query", max_rows=max_rows, timeout_s=timeout_s, pageable=True)
 
     @tools.tool(title="Explain query", **read_only)
     async def explain_query(sql: Sql) -> QueryPlan:
@@ -137,6 +138,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
             transpiled=verdict.sql if verdict.allowed and source != warehouse.dialect else None,
         )
 
+    add_handle_tools(tools, runtime)
     return tools
 
 

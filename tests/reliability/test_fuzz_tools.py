@@ -88,7 +88,7 @@ def servers(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     import importlib
 
     settings = Settings(warehouse=f"duckdb://{demo_db}", state_dir=tmp_path_factory.mktemp("fuzz-state"),
-                        query_timeout_s=5, default_max_rows=20, max_result_bytes=50_000)
+                        query_timeout_s=5, default_max_rows=20, max_result_tokens=12_500)
     return {name: importlib.import_module(f"servers.{name}.server").build_server(settings) for name in SERVERS}
 
 

@@ -104,7 +104,7 @@ class AuditSource:
         matched = int(fetched.rows[0][-1]) if fetched.rows else 0
         if len(fetched.rows) < min(want, matched):
             note_left_out(f"audit: {len(fetched.rows):,} of {min(want, matched):,} {tool} rows could be read "
-                          "(a row is larger than SNOWMCP_MAX_RESULT_BYTES, or too many pages)")
+                          "(a row is larger than SNOWMCP_MAX_RESULT_TOKENS, or too many pages)")
         return [row[:-1] for row in fetched.rows], max(matched, len(fetched.rows))
 
     @staticmethod

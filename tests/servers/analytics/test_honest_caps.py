@@ -95,7 +95,7 @@ async def test_a_long_time_series_returns_the_newest_buckets_and_says_which_were
 async def test_a_byte_capped_series_still_says_how_much_is_missing(caps_settings: Settings) -> None:
     from snowmcp.servers.analytics.server import build_server
 
-    small = caps_settings.model_copy(update={"max_result_bytes": 2_000})
+    small = caps_settings.model_copy(update={"max_result_tokens": 500})
     async with Client(build_server(small)) as client:
         result = await call_ok(client, "time_series", {"table": DAILY, "time_column": "DAY", "metric": SUM_V})
     points = result["points"]
@@ -175,7 +175,7 @@ async def test_counts_of_a_column_too_large_for_the_byte_cap_are_refused_clearly
     with duckdb.connect(str(path)) as con:
         con.execute("CREATE SCHEMA S")
         con.execute("CREATE TABLE S.T AS SELECT repeat('x', 5000) || i AS V FROM range(3) t(i)")
-    settings = Settings(warehouse=f"duckdb://{path}", state_dir=tmp_path / "s", max_result_bytes=1_000)
+    settings = Settings(warehouse=f"duckdb://{path}", state_dir=tmp_path / "s", max_result_tokens=250)
     async with Client(build_server(settings)) as client:
         error = await call_error(client, "value_counts", {"table": "BIG.S.T", "column": "V"})
     assert "too large to list" in error

@@ -174,7 +174,8 @@ async def test_the_daily_health_check_prompt_walks_through_the_tools(etl: Client
 async def test_every_tool_is_read_only(etl: Client) -> None:
     tools = (await etl.list_tools()).tools
     assert {t.name for t in tools} == {"list_pipelines", "get_pipeline", "recent_runs", "failed_runs", "diagnose_run",
-                                       "freshness", "sla_breaches", "run_duration_trends", "health_summary"}
+                                       "freshness", "sla_breaches", "run_duration_trends", "health_summary",
+                                       "get_query_result", "cancel_query"}
     assert all(t.annotations.read_only_hint and t.output_schema for t in tools)
 
 

@@ -15,7 +15,7 @@ async def test_every_tool_is_annotated_read_only(query_client: Client) -> None:
     tools = (await query_client.list_tools()).tools
     assert {t.name for t in tools} == {
         "list_databases", "list_schemas", "list_tables", "describe_table",
-        "sample_rows", "run_query", "explain_query", "validate_sql",
+        "sample_rows", "run_query", "explain_query", "validate_sql", "get_query_result", "cancel_query",
     }
     for tool in tools:
         assert tool.annotations is not None and tool.annotations.read_only_hint is True, tool.name

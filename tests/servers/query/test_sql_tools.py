@@ -45,7 +45,7 @@ async def test_run_query_exactly_at_the_cap_is_not_truncated(query_client: Clien
 
 
 async def test_run_query_caps_bytes(backend: Backend) -> None:
-    small = backend.settings.model_copy(update={"max_result_bytes": 2_000})
+    small = backend.settings.model_copy(update={"max_result_tokens": 500})
     async with Client(build_server(small)) as client:
         result = await call_ok(client, "run_query", {
             "sql": "SELECT repeat('x', 100) AS s, ORDER_ID FROM ANALYTICS.SALES.ORDERS", "max_rows": 1000})

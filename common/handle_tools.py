@@ -1,0 +1,54 @@
+"""`get_query_result` and `cancel_query`: the tools behind `query_handle` and `next_page`.
+
+Every server with long tools (`Toolset.tool(long=True)`) adds them with `add_handle_tools`.
+`get_query_result` takes either kind of token: a `query_handle` from a call that answered
+`status: "running"` (`common.long_calls`), or a `next_page` token from a cut result
+(`common.pages`; fetching a page is itself a long call, so it may answer `running` too).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from snowmcp.common.concurrency import current_session
+from snowmcp.common.pages import is_page_token
+from snowmcp.common.runtime import ServerRuntime
+from snowmcp.common.toolkit import Toolset, structured_result
+
+Handle = Annotated[str, Field(max_length=200, description="A query_handle, or a next_page token.")]
+
+
+class PolledResult(BaseModel):
+    """The polled call's own result plus `status: "done"`, or the running call again."""
+
+    model_config = ConfigDict(extra="allow")
+    status: str = Field(description='"done" (the tool\'s result follows) or "running" (poll again).')
+
+
+class CancelOutcome(BaseModel):
+    query_handle: str
+    cancelled: bool = Field(description="False when the call had already finished.")
+
+
+def add_handle_tools(tools: Toolset, runtime: ServerRuntime) -> None:
+    long_calls = runtime.long_calls
+
+    @tools.tool(title="Get query result", read_only=True, idempotent=True, open_world=False)
+    async def get_query_result(query_handle: Handle) -> PolledResult:
+        """Wait for the result of a call that answered status "running", or fetch the next page of a
+        cut result. Returns the same shape as the original tool, or status "running" again."""
+        owner = current_session.get()
+        if is_page_token(query_handle):
+            outcome: Any = await long_calls.start("get_query_result", lambda: runtime.page(query_handle), owner)
+        else:
+            outcome = await long_calls.result(query_handle, owner)
+        return structured_result(outcome, status="done")  # type: ignore[return-value]
+
+    @tools.tool(title="Cancel query", read_only=True, destructive=False, idempotent=True, open_world=False)
+    async def cancel_query(query_handle: Handle) -> CancelOutcome:
+        """Cancel a call that answered status "running"; its statement is cancelled in the warehouse."""
+        cancelled = await long_calls.cancel(query_handle, current_session.get())
+        return CancelOutcome(query_handle=query_handle, cancelled=cancelled)
+
