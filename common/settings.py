@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     breaker_reset_timeout_s: float = Field(30.0, gt=0, description="Seconds the breaker stays open.")
 
     max_cell_bytes: int = Field(
-        100_000, ge=100, description="Bytes one cell may take in a result; a longer one is cut and reported."
+        8_000, ge=100, description="Bytes one cell may take in a result; a longer one is cut and reported."
     )
     max_concurrent_statements: int = Field(
         8, ge=1, le=256, description="Statements one server runs at once (worker threads of their own)."

@@ -48,7 +48,7 @@ def test_servers_lists_each_server_and_fails_when_one_is_down(toy_config: Path, 
 def test_tools_and_call_on_the_default_servers(env: dict[str, str]) -> None:
     tools = snowmcp("host", "tools", "--server", "quality", env=env)
     assert tools.returncode == 0 and tools.stdout.splitlines()[0].startswith("quality__")
-    assert len(tools.stdout.splitlines()) == 7
+    assert len(tools.stdout.splitlines()) == 9
     called = snowmcp("host", "call", "query__run_query", '{"sql": "SELECT 6 * 7 AS answer"}', env=env)
     assert called.returncode == 0 and json.loads(called.stdout)["rows"] == [[42]]
 

@@ -36,7 +36,7 @@ async def test_one_catalog_namespaces_tools_by_server(settings: Settings) -> Non
     async with Host([in_memory(n) for n in targets], targets=targets) as host:
         names = [t.name for t in host.catalog()]
         assert "query__run_query" in names and "analytics__profile_table" in names and "toy__echo" in names
-        assert len(names) == 8 + 8 + 5 and host.collisions == []
+        assert len(names) == 10 + 10 + 5 and host.collisions == []
         assert {t.server for t in host.catalog("toy")} == {"toy"}
         run = host.resolve("query__run_query")
         assert run is not None and run.read_only is True and run.input_schema["properties"]["sql"]

@@ -68,7 +68,7 @@ def test_inspector_over_streamable_http_with_a_token(demo_db: Path) -> None:
     with http_server(f"duckdb://{demo_db}", "streamable-http", env={"SNOWMCP_AUTH_TOKEN": TOKEN}) as url:
         auth = ["--transport", "http", "--header", f"Authorization: Bearer {TOKEN}"]
         tools = _run([f"{url}/mcp", *auth], "--method", "tools/list")["tools"]
-        assert len(tools) == 8
+        assert len(tools) == 10
         called = _run([f"{url}/mcp", *auth], "--method", "tools/call", "--tool-name", "describe_table",
                       "--tool-arg", "table=ANALYTICS.SALES.ORDERS")
         assert called["structuredContent"]["name"] == "ORDERS"
@@ -80,7 +80,8 @@ def test_inspector_calls_the_analytics_server_over_stdio(demo_db: Path) -> None:
     target = [*command[:1], "-e", f"SNOWMCP_WAREHOUSE=duckdb://{demo_db}", *command[1:]]
     tools = _run(target, "--method", "tools/list")["tools"]
     assert {t["name"] for t in tools} == {"profile_table", "aggregate", "time_series", "detect_anomalies",
-                                          "compare_periods", "histogram", "value_counts", "correlations"}
+                                          "compare_periods", "histogram", "value_counts", "correlations",
+                                          "get_query_result", "cancel_query"}
     found = _run(target, "--method", "tools/call", "--tool-name", "detect_anomalies",
                  "--tool-arg", "table=ANALYTICS.SALES.ORDERS", "--tool-arg", "time_column=ORDER_DATE",
                  "--tool-arg", 'metric={"fn": "sum", "column": "AMOUNT"}')

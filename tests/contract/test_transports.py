@@ -31,7 +31,7 @@ async def test_stdio(demo_db: Path) -> None:
     command, *args = serve_command("query")
     params = StdioServerParameters(command=command, args=args, env=server_env(f"duckdb://{demo_db}"), cwd=str(REPO))
     async with Client(params) as client:
-        assert len((await client.list_tools()).tools) == 8
+        assert len((await client.list_tools()).tools) == 10
         assert await _count_orders(client) >= 1_000_000
 
 
