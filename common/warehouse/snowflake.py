@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -101,6 +102,7 @@ class SnowflakeWarehouse(SnowflakeHandles, SnowflakeCatalog):
         """Run one statement in one request, feeding rows to `collector` until it is full; see the
         module docstring for `on_query_id`."""
         statement = self._statement(sql, {"server": tag.server, "tool": tag.tool}, on_query_id=on_query_id)
+        statement.timeout_s = timeout_s
 
         def work() -> FetchOutcome:
             with self._session(statement) as pooled:
@@ -164,8 +166,12 @@ class SnowflakeWarehouse(SnowflakeHandles, SnowflakeCatalog):
         """Per-statement parameters (no round trip); without driver support, ALTER SESSION on a tag change.
 
         Snowflake takes a repeated request id for a retry of the same request, so only the
-        statement itself carries ours. No `timeout` is passed: the driver then retries a
-        request for the network timeout only, and an outage surfaces fast.
+        statement itself carries ours. 4.x cancels a synchronous statement itself after its
+        `timeout` (default: the network timeout) and retries its requests for that long, so a
+        statement passes its own timeout plus a second (ours cancels first) and `_no_retry` for
+        its submission: a refused connection fails at once, and the runtime retries it as a fault
+        that never reached Snowflake, while the driver still retries its polls of a long statement.
+        Catalog lookups pass neither: the network timeout bounds them.
         """
         if not self._statement_params:
             if pooled.query_tag != statement.tag:
@@ -177,7 +183,9 @@ class SnowflakeWarehouse(SnowflakeHandles, SnowflakeCatalog):
         params: dict[str, Any] = {"QUERY_TAG": statement.tag}
         if request_id and self._request_id_param and statement.request_id is not None:
             params[self._request_id_param] = str(statement.request_id)
-        return {"num_statements": 1, "_statement_params": params}
+        four = {"timeout": math.ceil(statement.timeout_s) + 1, "_no_retry": True} \
+            if statement.timeout_s and self._core_hook is None else {}
+        return {"num_statements": 1, "_statement_params": params, **four}
 
     async def _in_thread(self, work: Callable[[], T], statement: Statement, timeout_s: float, *,
                          light: bool = False) -> T:

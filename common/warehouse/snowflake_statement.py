@@ -115,6 +115,7 @@ class Statement:
         self.pooled: PooledConnection | None = None
         self.session_id: int | None = None
         self.query_id: str | None = None
+        self.timeout_s: float | None = None  # a statement's own timeout (4.x's driver is told it too)
         self.sent = False  # its request was handed to the driver: it may run in Snowflake from now on
         self.core: CoreOperation | None = None  # 5.x: the cancellable execute request
         self.cancelled = threading.Event()
