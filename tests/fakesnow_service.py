@@ -37,8 +37,12 @@ fakesnow 0.12.1's server `_Adapter` adds, each checked against 5.2.0 here:
    `data.validityInSeconds` (3600), which 5.x uses to schedule renewals and heartbeats.
 2. `GET /monitoring/queries//<query id>`: 5.x's path has an empty segment; fakesnow's route
    (`/monitoring/queries/{sfqid}`) answers 404, so every async status check fails.
-3. `POST /queries/<query id>/abort-request`: 5.x's `abort_query(query_id)` (4.x's too); fakesnow
-   has only `/queries/v1/abort-request`. Answered `success` (fakesnow cancels nothing either way).
+3. Aborts cancel, as on Snowflake: `POST /queries/<query id>/abort-request` (`abort_query(id)`, both
+   majors; fakesnow has no such route) and `POST /queries/v1/abort-request {"requestId"}` (the
+   drivers' cancel of a statement whose id is not back yet: 4.x `_cancel_query`, 5.x's core when
+   its operation is cancelled) interrupt the DuckDB connection running that statement (`Running`);
+   its answer becomes Snowflake's 000604 "SQL execution canceled". A statement not running any
+   more: by id, 000605 "not currently executing"; by request id, fakesnow's own `success`.
 4. `POST /telemetry/send`: answered `success` (5.x logs "Failed to export telemetry" otherwise).
 5. A failed query-request's `data.queryId` (Snowflake gives failed queries an id too; 5.x's
    `execute_async` raises "Async query did not report a queryId" without it).
@@ -48,13 +52,19 @@ fakesnow 0.12.1's server `_Adapter` adds, each checked against 5.2.0 here:
 7. `asyncExec` submissions are answered at once with a query id (code 333334), as Snowflake does,
    and run in the background on a fakesnow session of their own; `/monitoring/queries/<id>` says
    RUNNING, then SUCCESS or FAILED_WITH_ERROR (errorCode, errorMessage), and RESULT_SCAN('<id>')
-   finds the result. fakesnow runs them synchronously, so a client cannot cancel a running
-   statement: 5.x cancels only by query id, which it gets only when the statement has finished.
+   finds the result. Every statement (synchronous ones too) is answered under a query id of the
+   adapter's, known from its arrival (fakesnow's result is cached under it as well).
 
 8. `CURRENT_USER()`, `CURRENT_ROLE()` and `CURRENT_WAREHOUSE()` answer the user, role and warehouse
    the session logged in with (role PUBLIC and warehouse NULL when it named none): fakesnow answers
    DuckDB's `current_user`/`current_role()` ('duckdb') and has no `CURRENT_WAREHOUSE()`
    (`snowmcp doctor` asks for them). Only the login's user name is read from its body.
+
+9. `GET /queries/<query id>/result` (5.x's `query_result(id)`): answered by RESULT_SCAN('<id>').
+10. Query history, for snowmcp's query-id lookup only: `QUERY_HISTORY_BY_SESSION(SESSION_ID => n)
+   ... WHERE QUERY_TAG = ?` is answered from the statements this service served (session id,
+   QUERY_TAG). fakesnow has no query history: this stand-in proves the client's side of the
+   exchange, not Snowflake's behaviour.
 
 4.x ignores the added fields and takes the same answers, so the adapter serves both majors.
 """
