@@ -20,6 +20,8 @@ measured side by side, interleaved, with medians over repeats.
                                                               target >= 0.8x
   (g) the SQL guard's p50 on the benign statements an analyst writes, against sqlglot alone
       parsing and rendering them                              target <= 4x
+  (h) requests per uncached run_query on Snowflake, counted at a fakesnow server over 12
+      different statements (needs `make fakesnow`)           target <= 1.3
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from bench.analytics import profile_vs_summarize
 from bench.guard import guard_vs_sqlglot
 from bench.load import load_vs_bare
 from bench.quality import suite_vs_hand_written
+from bench.round_trips import requests_per_query
 from bench.measure import (
     cached_query_vs_echo,
     cold_start_ratio,
@@ -66,6 +69,7 @@ def main() -> None:
         "load": anyio.run(functools.partial(load_vs_bare, demo, rounds=1 if args.quick else 3,
                                             stateless=not args.quick)),
         "guard": guard_vs_sqlglot(repeats),
+        "round_trips": anyio.run(requests_per_query),
     }
     failed = [name for name, r in results.items() if not r["pass"]]
     for name, r in results.items():

@@ -14,6 +14,8 @@ servers did. The control API, JSON over HTTP on 127.0.0.1:<control port>:
     POST   /listeners/<port>                 serve a fake Snowflake on 127.0.0.1:<port>
     DELETE /listeners/<port>                 stop it at once, requests in flight included (an outage)
     GET    /listeners/<port>/requests?since=N  what reached it (login, query, abort), from record N on
+    GET    /listeners/<port>/counts          every HTTP request that reached it, counted by method and path
+                                             (query ids as <id>): {"counts": {"POST /queries/v1/query-request": n}}
     PUT    /listeners/<port>/faults          {"faults": [...]}: "cut_query_responses" answers queries
                                              with half a body, then hangs up
     POST   /local                            {"database", "schema", "statements"}: run them through
@@ -35,8 +37,12 @@ fakesnow 0.12.1's server `_Adapter` adds, each checked against 5.2.0 here:
    `data.validityInSeconds` (3600), which 5.x uses to schedule renewals and heartbeats.
 2. `GET /monitoring/queries//<query id>`: 5.x's path has an empty segment; fakesnow's route
    (`/monitoring/queries/{sfqid}`) answers 404, so every async status check fails.
-3. `POST /queries/<query id>/abort-request`: 5.x's `abort_query(query_id)` (4.x's too); fakesnow
-   has only `/queries/v1/abort-request`. Answered `success` (fakesnow cancels nothing either way).
+3. Aborts cancel, as on Snowflake: `POST /queries/<query id>/abort-request` (`abort_query(id)`, both
+   majors; fakesnow has no such route) and `POST /queries/v1/abort-request {"requestId"}` (the
+   drivers' cancel of a statement whose id is not back yet: 4.x `_cancel_query`, 5.x's core when
+   its operation is cancelled) interrupt the DuckDB connection running that statement (`Running`);
+   its answer becomes Snowflake's 000604 "SQL execution canceled". A statement not running any
+   more: by id, 000605 "not currently executing"; by request id, fakesnow's own `success`.
 4. `POST /telemetry/send`: answered `success` (5.x logs "Failed to export telemetry" otherwise).
 5. A failed query-request's `data.queryId` (Snowflake gives failed queries an id too; 5.x's
    `execute_async` raises "Async query did not report a queryId" without it).
@@ -46,13 +52,19 @@ fakesnow 0.12.1's server `_Adapter` adds, each checked against 5.2.0 here:
 7. `asyncExec` submissions are answered at once with a query id (code 333334), as Snowflake does,
    and run in the background on a fakesnow session of their own; `/monitoring/queries/<id>` says
    RUNNING, then SUCCESS or FAILED_WITH_ERROR (errorCode, errorMessage), and RESULT_SCAN('<id>')
-   finds the result. fakesnow runs them synchronously, so a client cannot cancel a running
-   statement: 5.x cancels only by query id, which it gets only when the statement has finished.
+   finds the result. Every statement (synchronous ones too) is answered under a query id of the
+   adapter's, known from its arrival (fakesnow's result is cached under it as well).
 
 8. `CURRENT_USER()`, `CURRENT_ROLE()` and `CURRENT_WAREHOUSE()` answer the user, role and warehouse
    the session logged in with (role PUBLIC and warehouse NULL when it named none): fakesnow answers
    DuckDB's `current_user`/`current_role()` ('duckdb') and has no `CURRENT_WAREHOUSE()`
    (`snowmcp doctor` asks for them). Only the login's user name is read from its body.
+
+9. `GET /queries/<query id>/result` (5.x's `query_result(id)`): answered by RESULT_SCAN('<id>').
+10. Query history, for snowmcp's query-id lookup only: `QUERY_HISTORY_BY_SESSION(SESSION_ID => n)
+   ... WHERE QUERY_TAG = ?` is answered from the statements this service served (session id,
+   QUERY_TAG). fakesnow has no query history: this stand-in proves the client's side of the
+   exchange, not Snowflake's behaviour.
 
 4.x ignores the added fields and takes the same answers, so the adapter serves both majors.
 """
@@ -70,6 +82,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
@@ -82,10 +95,15 @@ TELEMETRY = "/telemetry/send"
 RECORD = "snowmcp.record"  # the scope key under which the recorder hands its record inwards
 _ABORT_BY_ID = re.compile(r"^/queries/[0-9a-fA-F-]{36}/abort-request$")  # 5.x's abort_query(query_id)
 _MONITORING = re.compile(r"^/monitoring/queries/+([^/]+)$")  # 5.x asks for /monitoring/queries//<id>
+_RESULT_BY_ID = re.compile(r"^/queries/([0-9a-fA-F-]{36})/result$")  # 5.x's query_result(query_id)
+_HISTORY_LOOKUP = re.compile(r"QUERY_HISTORY_BY_SESSION\(\s*SESSION_ID\s*=>\s*(\d+)", re.IGNORECASE)
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _SECONDARY_ROLES = re.compile(r"^\s*USE\s+SECONDARY\s+ROLES\s+(NONE|ALL)\s*$", re.IGNORECASE)
 _session_ids = itertools.count(1_000_001)
 ASYNC_QUERIES: dict[str, dict[str, Any]] = {}  # query id -> its monitoring status, for asyncExec submissions
 SESSION_CONTEXT: dict[str, dict[str, str | None]] = {}  # session token -> its user, role and warehouse at login
+RUNNING: dict[str, Running] = {}  # request id and query id -> a statement running now (what an abort finds)
+QUERY_LOG: dict[str, dict[str, Any]] = {}  # query id -> its session id, QUERY_TAG and status (query history)
 _SESSION_FUNCTION = re.compile(r"\bCURRENT_(USER|ROLE|WAREHOUSE)\s*\(\s*\)", re.IGNORECASE)
 
 
@@ -148,8 +166,13 @@ class _Adapter:
         path = scope["path"]
         if path == TELEMETRY:
             return await _json_reply(send, {"data": None, "success": True})
-        if _ABORT_BY_ID.match(path):  # fakesnow's own abort-request answers success and cancels nothing
-            return await _json_reply(send, {"data": None, "success": True})
+        if _ABORT_BY_ID.match(path):  # 5.x's (and 4.x's) abort_query(query_id)
+            return await _json_reply(send, _abort(path.split("/")[2]))
+        if path.endswith("/queries/v1/abort-request"):  # by request id: the drivers' cancel
+            request = await _body(scope, receive)
+            return await _json_reply(send, {**_abort(str(request.get("requestId"))), "success": True})
+        if (by_id := _RESULT_BY_ID.match(path)) is not None:
+            return await self._result_by_id(scope, by_id.group(1), send)
         if (monitoring := _MONITORING.match(path)) is not None:
             query_id = monitoring.group(1)
             if (status := ASYNC_QUERIES.get(query_id)) is not None and status["status"] != "SUCCESS":
@@ -187,7 +210,8 @@ class _Adapter:
                     login = dict(parse_qsl(scope.get("query_string", b"").decode()))
                     SESSION_CONTEXT[str(body["data"].get("token"))] = {
                         "USER": _login_name(b"".join(sent), _gzipped(scope)),
-                        "ROLE": login.get("roleName") or "PUBLIC", "WAREHOUSE": login.get("warehouse") or None}
+                        "ROLE": login.get("roleName") or "PUBLIC", "WAREHOUSE": login.get("warehouse") or None,
+                        "SESSION_ID": body["data"]["sessionId"]}
             except ValueError:
                 pass
             headers = [(k, str(len(raw)).encode() if k.lower() == b"content-length" else v)
@@ -198,76 +222,175 @@ class _Adapter:
         await self.app(scope, reading, collect)
 
     async def _query(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        raw, more = b"", True
-        while more:
-            message = await receive()
-            raw += message.get("body", b"")
-            more = message.get("more_body", False) and message["type"] == "http.request"
-        try:
-            body = json.loads(gzip.decompress(raw) if _gzipped(scope) else raw)
-        except ValueError:
-            body = {}
+        body = await _body(scope, receive)
+        raw = json.dumps(body).encode()
+        scope = _plain_json(scope, raw)
         if isinstance(sql := body.get("sqlText"), str) and _SESSION_FUNCTION.search(sql):
             context = SESSION_CONTEXT.get(_token(scope), {"USER": None, "ROLE": "PUBLIC", "WAREHOUSE": None})
             body["sqlText"] = _SESSION_FUNCTION.sub(lambda m: _literal(context[m.group(1).upper()]), sql)
             raw = json.dumps(body).encode()
-            raw = gzip.compress(raw) if _gzipped(scope) else raw
-            scope = {**scope, "headers": [(k, str(len(raw)).encode() if k.lower() == b"content-length" else v)
-                                          for k, v in scope["headers"]]}
+            scope = _plain_json(scope, raw)
+
+        if isinstance(sql, str) and (lookup := _HISTORY_LOOKUP.search(sql)) is not None:
+            body = _history_query(int(lookup.group(1)), body)
+            raw = json.dumps(body).encode()
+            scope = _plain_json(scope, raw)
 
         async def replay() -> dict[str, Any]:
             return {"type": "http.request", "body": raw, "more_body": False}
 
+        token, request_id = _token(scope), dict(parse_qsl(scope.get("query_string", b"").decode())).get("requestId")
+        query_id = str(uuid.uuid4())
+        tag = (body.get("parameters") or {}).get("QUERY_TAG")
+        QUERY_LOG[query_id] = {"session": SESSION_CONTEXT.get(token, {}).get("SESSION_ID"), "tag": tag,
+                               "status": "RUNNING"}
+        if RECORD in scope:
+            scope[RECORD]["query_id"] = query_id
         if body.get("asyncExec"):  # answer at once, as Snowflake does; run it in the background
-            query_id = str(uuid.uuid4())
             ASYNC_QUERIES[query_id] = {"status": "RUNNING"}
-            if RECORD in scope:
-                scope[RECORD]["query_id"] = query_id
-            task = asyncio.create_task(self._run_async(scope, replay, query_id))
+            task = asyncio.create_task(self._run_async(scope, replay, query_id, Running(token, query_id, request_id)))
             _BACKGROUND.add(task)
             task.add_done_callback(_BACKGROUND.discard)
             return await _json_reply(send, {
                 "data": {"queryId": query_id, "getResultUrl": f"/queries/{query_id}/result",
                          "queryAbortsAfterSecs": 300, "progressDesc": None},
                 "code": "333334", "message": "Asynchronous execution in progress.", "success": True})
-        status, answer = await _collect(self.app, scope, replay)
-        if isinstance(answer, dict) and isinstance(answer.get("data"), dict):
-            if not answer.get("success"):
-                answer["data"].setdefault("queryId", str(uuid.uuid4()))  # a failed query has an id too
-            elif answer["data"].get("rowsetBase64"):
-                answer["data"]["rowsetBase64"] = mask_null_structs(answer["data"]["rowsetBase64"])
+        with Running(token, query_id, request_id) as running:
+            status, answer = await _collect(self.app, scope, replay)
+        status, answer = _as_snowflake_answers(status, answer, query_id, running.aborted)
         await _json_reply(send, answer, status)
 
-    async def _run_async(self, scope: dict[str, Any], receive: Any, query_id: str) -> None:
+    async def _result_by_id(self, scope: dict[str, Any], query_id: str, send: Any) -> None:
+        """`GET /queries/<id>/result` (5.x's `query_result`): answered by RESULT_SCAN('<id>') in fakesnow."""
+        raw = json.dumps({"sqlText": f"SELECT * FROM TABLE(RESULT_SCAN('{query_id}'))"}).encode()
+        scope = _plain_json({**scope, "method": "POST", "path": QUERY, "raw_path": QUERY.encode(),
+                             "query_string": b""}, raw)
+
+        async def replay() -> dict[str, Any]:
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        status, answer = await _collect(self.app, scope, replay)
+        status, answer = _as_snowflake_answers(status, answer, query_id, aborted=False)
+        await _json_reply(send, answer, status)
+
+    async def _run_async(self, scope: dict[str, Any], receive: Any, query_id: str, running: Running) -> None:
         """Run the statement on a fakesnow session of its own (a DuckDB cursor runs one statement at a
         time; a Snowflake session runs the next statement while an aborted one winds down)."""
         side_token = None
         sessions = fakesnow.server.sessions
         if (session := sessions.get(_token(scope))) is not None:
-            side_token = secrets.token_urlsafe(32)
+            side_token = running.token = secrets.token_urlsafe(32)
             sessions[side_token] = fakesnow.server.shared_fs.connect(session.database, session.schema)
             headers = [(k, f'Snowflake Token="{side_token}"'.encode() if k.lower() == b"authorization" else v)
                        for k, v in scope["headers"]]
             scope = {**scope, "headers": headers}
         try:
-            _, answer = await _collect(self.app, scope, receive)
+            with running:
+                status, answer = await _collect(self.app, scope, receive)
         except Exception as exc:  # fakesnow's own bug: a failed query, not a dead service
-            answer = {"success": False, "code": "000603", "message": f"{type(exc).__name__}: {exc}", "data": {}}
+            status, answer = 200, {"success": False, "code": "000603", "message": f"{type(exc).__name__}: {exc}",
+                                   "data": {}}
         finally:
             if side_token is not None:
                 sessions.pop(side_token, None)
-        data = answer.get("data") if isinstance(answer, dict) else None
-        data = data if isinstance(data, dict) else {}
-        if isinstance(answer, dict) and answer.get("success"):
-            cache = fakesnow.server.shared_fs.results_cache
-            if (found := cache.get(str(data.get("queryId")))) is not None:
-                cache[query_id] = found  # RESULT_SCAN('<id>') and monitoring find the result by our id
+        _, answer = _as_snowflake_answers(status, answer, query_id, running.aborted)
+        data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
+        if answer.get("success"):
             ASYNC_QUERIES[query_id] = {"status": "SUCCESS"}
         else:
             code = str(data.get("errorCode") or answer.get("code") or "000603")
             ASYNC_QUERIES[query_id] = {"status": "FAILED_WITH_ERROR", "errorCode": code,
                                        "errorMessage": str(answer.get("message") or "failed"),
                                        "sqlState": data.get("sqlState")}
+
+
+class Running:
+    """A statement fakesnow runs now, findable by its request id and query id while it runs: an abort
+    interrupts its DuckDB connection, and its answer becomes Snowflake's 604 "SQL execution canceled"."""
+
+    def __init__(self, token: str, query_id: str, request_id: str | None) -> None:
+        self.token, self.query_id, self.request_id = token, query_id, request_id
+        self.aborted = False
+
+    def __enter__(self) -> Running:
+        RUNNING[self.query_id] = self
+        if self.request_id:
+            RUNNING[self.request_id] = self
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        RUNNING.pop(self.query_id, None)
+        if self.request_id:
+            RUNNING.pop(self.request_id, None)
+        QUERY_LOG[self.query_id]["status"] = "FAILED_WITH_ERROR" if self.aborted else "SUCCESS"
+
+    def interrupt(self) -> None:
+        self.aborted = True
+        if (session := fakesnow.server.sessions.get(self.token)) is not None:
+            session._duck_conn.interrupt()
+
+
+def _abort(key: str) -> dict[str, Any]:
+    """Abort the statement running with this request id or query id, as Snowflake does."""
+    if (running := RUNNING.get(key)) is None:
+        return {"data": None, "success": False, "code": "000605",
+                "message": "Identified SQL statement is not currently executing."}
+    running.interrupt()
+    return {"data": None, "success": True}
+
+
+def _as_snowflake_answers(status: int, answer: Any, query_id: str, aborted: bool) -> tuple[int, dict[str, Any]]:
+    """fakesnow's answer as Snowflake gives it: under our query id (fakesnow's result cached under it
+    too, for RESULT_SCAN and monitoring), a failure with an id, a cancelled statement as error 604."""
+    if aborted:
+        return 200, {"success": False, "code": "000604", "message": "SQL execution canceled",
+                     "data": {"errorCode": "000604", "sqlState": "57014", "queryId": query_id}}
+    if not isinstance(answer, dict) or not isinstance(answer.get("data"), dict):
+        return status, answer if isinstance(answer, dict) else {"success": False, "data": None}
+    data = answer["data"]
+    if answer.get("success"):
+        cache = fakesnow.server.shared_fs.results_cache
+        if (found := cache.get(str(data.get("queryId")))) is not None:
+            cache[query_id] = found
+        data["queryId"] = query_id
+        if data.get("rowsetBase64"):
+            data["rowsetBase64"] = mask_null_structs(data["rowsetBase64"])
+    else:
+        data.setdefault("queryId", query_id)  # a failed query has an id too
+    return status, answer
+
+
+def _history_query(session_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Our query-id lookup (`QUERY_HISTORY_BY_SESSION(SESSION_ID => n) WHERE QUERY_TAG = ?`), which
+    fakesnow cannot run, as a statement it can: the session's statements with that tag, from what
+    this service served (a stand-in for Snowflake's history: it proves the client's side only)."""
+    binding = (body.get("bindings") or {}).get("1") or {}
+    ids = [qid for qid, entry in QUERY_LOG.items() if entry["session"] == session_id
+           and entry["tag"] == binding.get("value")]
+    rows = ", ".join(f"('{qid}')" for qid in ids) or "(NULL)"
+    where = "" if ids else " WHERE FALSE"
+    return {**{k: v for k, v in body.items() if k != "bindings"},
+            "sqlText": f"SELECT QUERY_ID FROM (VALUES {rows}) AS T(QUERY_ID){where}"}
+
+
+def _plain_json(scope: dict[str, Any], raw: bytes) -> dict[str, Any]:
+    """The scope of a request whose body is now `raw`, uncompressed JSON."""
+    headers = [(k, str(len(raw)).encode() if k.lower() == b"content-length" else v)
+               for k, v in scope["headers"] if k.lower() != b"content-encoding"]
+    return {**scope, "headers": headers}
+
+
+async def _body(scope: dict[str, Any], receive: Any) -> dict[str, Any]:
+    raw, more = b"", True
+    while more:
+        message = await receive()
+        raw += message.get("body", b"")
+        more = message.get("more_body", False) and message["type"] == "http.request"
+    try:
+        body = json.loads(gzip.decompress(raw) if _gzipped(scope) else raw or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
@@ -323,6 +446,7 @@ class Listener:
     def __init__(self, port: int, host: str = "127.0.0.1") -> None:
         self.host, self.port = host, port
         self.records: list[dict[str, Any]] = []
+        self.counts: Counter[str] = Counter()  # every HTTP request, by path (ids as <id>)
         self.faults: set[str] = set()
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -330,7 +454,7 @@ class Listener:
     def start(self) -> None:
         if self._server is not None:
             return
-        app = _Recorder(_Adapter(fakesnow.server.app), self.records, self.faults)
+        app = _Recorder(_Adapter(fakesnow.server.app), self.records, self.faults, self.counts)
         config = uvicorn.Config(app, host=self.host, port=self.port, log_config=None, log_level="warning",
                                 lifespan="off")
         self._server = uvicorn.Server(config)
@@ -355,10 +479,12 @@ class Listener:
 class _Recorder:
     """ASGI middleware noting login, query and abort requests (their JSON bodies) in a list."""
 
-    def __init__(self, app: Any, log: list[dict[str, Any]], faults: set[str]) -> None:
-        self.app, self.log, self.faults = app, log, faults
+    def __init__(self, app: Any, log: list[dict[str, Any]], faults: set[str], counts: Counter[str]) -> None:
+        self.app, self.log, self.faults, self.counts = app, log, faults, counts
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.counts[_UUID.sub("<id>", f"{scope['method']} {scope['path']}")] += 1
         if scope["type"] != "http" or not scope["path"].endswith((LOGIN, QUERY, ABORT)):
             return await self.app(scope, receive, send)
         path = scope["path"]
@@ -485,6 +611,8 @@ class _Control(BaseHTTPRequestHandler):
         if not rest and method == "DELETE":
             listener.stop()
             return {}
+        if rest == ["counts"] and method == "GET":
+            return {"counts": dict(listener.counts)}
         if rest == ["requests"] and method == "GET":
             return {"records": listener.records[int(query.get("since", 0)):]}
         if rest == ["faults"] and method == "PUT":

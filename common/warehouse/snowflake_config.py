@@ -164,8 +164,10 @@ def connect_arguments(connector: Any, config: ConnectionConfig) -> dict[str, Any
 
     5.x applies only some keys of a connections.toml entry it loads by name (it ignores the
     entry's timeouts and retry_max_attempts, say): the entry's keys are passed as arguments too.
-    It splits 4.x's `network_timeout` into `query_timeout` and `request_timeout` (and warns on
-    the old name), and warns unless the logout behaviour is chosen: snowmcp logs out on close,
+    It splits 4.x's `network_timeout` into `request_timeout` and `query_timeout` (and warns on
+    the old name); `query_timeout` bounds a whole statement, answered in one request
+    (`snowflake.py`), so it is the statement timeout plus the network timeout for the answer
+    (snowmcp enforces each call's own timeout itself, and cancels). It warns unless the logout behaviour is chosen: snowmcp logs out on close,
     as 4.x did, so that ABORT_DETACHED_QUERY ends whatever a closed session left running.
     """
     if _major(connector) < 5:
@@ -177,7 +179,8 @@ def connect_arguments(connector: Any, config: ConnectionConfig) -> dict[str, Any
             arguments.setdefault(new_name, value)
     if "network_timeout" in arguments:  # 4.x's budget for any request, retries included
         seconds = arguments.pop("network_timeout")
-        arguments.setdefault("query_timeout", seconds)
+        statement_s = (arguments.get("session_parameters") or {}).get("STATEMENT_TIMEOUT_IN_SECONDS") or 0
+        arguments.setdefault("query_timeout", int(statement_s) + seconds)
         arguments.setdefault("request_timeout", seconds)
     arguments.setdefault("enable_server_session_keep_alive_auto_detection", False)
     return arguments

@@ -127,7 +127,7 @@ def test_connection_config_precedence_and_secrets(snowflake_home: SnowflakeHome,
 async def test_without_per_statement_parameters_the_tag_is_set_once_per_session(
     warehouse: SnowflakeWarehouse,
 ) -> None:
-    from snowmcp.common.warehouse.snowflake import _Statement
+    from snowmcp.common.warehouse.snowflake_statement import Statement
     from snowmcp.common.warehouse.snowflake_pool import PooledConnection
 
     class Cursor:
@@ -139,7 +139,7 @@ async def test_without_per_statement_parameters_the_tag_is_set_once_per_session(
     warehouse._statement_params = False  # as with a driver that has no `_statement_params`
     pooled, cursor = PooledConnection(raw=None), Cursor()
     for tool in ("run_query", "run_query", "describe_table"):
-        statement = _Statement("SELECT 1", {"server": "query", "tool": tool}, with_request_id=False)
+        statement = Statement("SELECT 1", {"server": "query", "tool": tool}, with_request_id=False)
         assert warehouse._statement_kwargs(pooled, cursor, statement, request_id=True) == {"num_statements": 1}
     assert cursor.statements == [
         """ALTER SESSION SET QUERY_TAG = '{"app":"snowmcp","server":"query","tool":"run_query"}'""",
@@ -220,7 +220,8 @@ async def test_execute_binds_params_tags_the_statement_and_caps_rows(
     assert uuid.UUID(outcome.query_id)
 
     submitted = [r for r in fakesnow_server.requests if r.body.get("sqlText") == sql][-1]
-    assert submitted.body["asyncExec"] is True  # the query id comes back at once on Snowflake
+    assert submitted.body["asyncExec"] is False  # submitted and answered in one request
+    assert submitted.query_id == outcome.query_id  # the id Snowflake answered with
     assert json.loads(submitted.body["parameters"]["QUERY_TAG"]) == {
         "app": "snowmcp", "server": "query", "tool": "run_query"}
     assert submitted.body["parameters"]["MULTI_STATEMENT_COUNT"] == 1

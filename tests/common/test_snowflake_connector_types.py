@@ -60,7 +60,8 @@ def test_arguments_pass_the_real_connectors_checks_and_log_in(
     assert type(arguments["port"]) is int
     if connector_major() >= 5:  # 5.x's names: no DeprecationWarning, and the logout behaviour chosen
         assert "network_timeout" not in arguments and "private_key_file_pwd" not in arguments
-        assert arguments["query_timeout"] == arguments["request_timeout"]
+        statement_s = arguments["session_parameters"]["STATEMENT_TIMEOUT_IN_SECONDS"]  # a statement is one request
+        assert arguments["query_timeout"] == statement_s + arguments["request_timeout"]
         assert arguments["enable_server_session_keep_alive_auto_detection"] is False
     else:
         assert "query_timeout" not in arguments

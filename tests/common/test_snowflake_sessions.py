@@ -80,21 +80,30 @@ async def test_a_session_that_cannot_drop_secondary_roles_is_refused(
     assert caught.value.transient is False and "SNOWMCP_SNOWFLAKE_SECONDARY_ROLES" in str(caught.value)
 
 
+@pytest.mark.parametrize(("fault_in", "where"), [
+    ("execute", r"its request was sent"),  # the answer never came: the statement may be running
+    ("fetchmany", r"query id [0-9a-f-]{36}"),  # the answer came, a later batch failed
+])
 async def test_a_statement_that_reached_snowflake_is_never_resent(
     warehouse: SnowflakeWarehouse, snowflake_settings: Settings, fakesnow_server: FakesnowServer,
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, fault_in: str, where: str,
 ) -> None:
-    from snowflake.connector.connection import SnowflakeConnection
+    from snowflake.connector.cursor import SnowflakeCursor
     from snowflake.connector.errors import OperationalError
 
-    def lost(self: Any, query_id: str) -> Any:  # the network drops while we poll a submitted statement
-        raise OperationalError(msg="Failed to execute request: connection reset", errno=250003)
-
-    monkeypatch.setattr(SnowflakeConnection, "get_query_status_throw_if_error", lost)
     marker = str(uuid.uuid4())
+    original = getattr(SnowflakeCursor, fault_in)
+
+    def lost(self: Any, *args: Any, **kwargs: Any) -> Any:  # the network drops once the request went out
+        result = original(self, *args, **kwargs)
+        if fault_in == "fetchmany" or marker in str(args[0]):
+            raise OperationalError(msg="Failed to execute request: connection reset", errno=250003)
+        return result
+
+    monkeypatch.setattr(SnowflakeCursor, fault_in, lost)
     sql = f"SELECT COUNT(*) AS N, '{marker}' AS ID FROM ANALYTICS.SALES.ORDERS"
     runtime = ServerRuntime("query", snowflake_settings.model_copy(update={"retry_attempts": 3}), warehouse)
-    with pytest.raises(WarehouseUnavailable, match=r"reached Snowflake \(query id [0-9a-f-]{36}\); not resent") as caught:
+    with pytest.raises(WarehouseUnavailable, match=rf"reached Snowflake \({where}\); not resent") as caught:
         await runtime.query(sql, tool="run_query")
     assert caught.value.transient is False
     assert _count(fakesnow_server, marker) == 1  # submitted once, never again
@@ -107,16 +116,16 @@ async def test_a_fault_before_submission_is_retried(
     from snowflake.connector.cursor import SnowflakeCursor
     from snowflake.connector.errors import OperationalError
 
-    original, failures = SnowflakeCursor.execute_async, []
+    marker = str(uuid.uuid4())
+    original, failures = SnowflakeCursor.execute, []
 
-    def execute_async(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if not failures:  # the submit request never reached Snowflake
+    def execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if marker in str(args[0]) and not failures:  # the request never left: no connection
             failures.append(args[0])
             raise OperationalError(msg="Failed to connect to DB", errno=250001)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(SnowflakeCursor, "execute_async", execute_async)
-    marker = str(uuid.uuid4())
+    monkeypatch.setattr(SnowflakeCursor, "execute", execute)
     sql = f"SELECT COUNT(*) AS N, '{marker}' AS ID FROM ANALYTICS.SALES.ORDERS"
     runtime = ServerRuntime("query", snowflake_settings.model_copy(update={"retry_attempts": 3}), warehouse)
     result = await runtime.query(sql, tool="run_query")
