@@ -21,7 +21,7 @@ CONNECTOR4_VENV := $(TOOLS)/connector4-venv
 CONNECTOR4_PINS := snowflake-connector-python==4.8.1 'pytest>=8'
 CONNECTOR4_TESTS := tests/common/test_snowflake_backend.py tests/common/test_snowflake_sessions.py \
 	tests/common/test_snowflake_connector_types.py tests/common/test_readme_snowflake_examples.py \
-	tests/common/test_doctor.py
+	tests/common/test_doctor.py tests/common/test_snowflake_round_trips.py
 
 .PHONY: demo test bench install tools fakesnow connector4 mcpb clean
 

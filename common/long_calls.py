@@ -10,7 +10,10 @@ warehouse (the runtime's cancellation path).
 
 A handle belongs to whoever started it (`common.concurrency.current_session`: the MCP session
 or the verified caller on HTTP); to anybody else it is unknown. Handles live in this process
-(a restart forgets them: the error says so). Finished results are kept `keep_s` after they
+(a restart forgets them: the error says so), except a stored one: when the call's result is one
+statement's result on a warehouse that keeps results by query id (Snowflake), the runtime names
+the call by that id (`stored_handle`: `sf_<query id>.<max_rows>`), which any replica, or this
+server after a restart, can read back by id (`ServerRuntime.stored_result`). Finished results are kept `keep_s` after they
 finish, at most `max_calls` handles at once; the oldest finished go first, and when every slot
 runs, a new call waits for its result as a call without handles would.
 """
@@ -18,6 +21,7 @@ runs, a new call waits for its result as a call without handles would.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +33,7 @@ from pydantic import BaseModel, Field
 from snowmcp.common.errors import NotFound
 
 POLL_AFTER_MS = 2_000  # what a caller is told to wait before polling again
+STORED_PREFIX = "sf_"
 
 
 class RunningCall(BaseModel):
@@ -63,6 +68,22 @@ class _Call:
     started: float = field(default_factory=time.monotonic)
     detached: bool = False  # the call that started it has answered `running`
     finished: float | None = None
+    stored: str | None = None  # its stored handle, once the warehouse named its statement
+
+
+_current: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("snowmcp_long_call", default=None)
+
+
+def stored_handle(query_id: str, max_rows: int) -> str:
+    return f"{STORED_PREFIX}{query_id}.{max_rows}"
+
+
+def parse_stored_handle(handle: str) -> tuple[str, int] | None:
+    """(query id, max_rows) of a stored handle, or None for any other text."""
+    if not handle.startswith(STORED_PREFIX):
+        return None
+    query_id, _, rows = handle[len(STORED_PREFIX):].rpartition(".")
+    return (query_id, int(rows)) if query_id and rows.isdigit() and 0 < int(rows) <= 1_000_000 else None
 
 
 class LongCalls:
@@ -83,7 +104,12 @@ class LongCalls:
         if len(self._calls) >= self.max_calls:  # every slot holds a running call: no handle to give
             return await work()
         handle = "q_" + secrets.token_urlsafe(12)
-        call = _Call(handle, tool, owner, asyncio.get_running_loop().create_task(work()))
+        call = _Call(handle, tool, owner, None)  # type: ignore[arg-type]
+        token = _current.set(call)  # the task's context (a copy) sees its own call
+        try:
+            call.task = asyncio.get_running_loop().create_task(work())
+        finally:
+            _current.reset(token)
         call.task.add_done_callback(lambda _: setattr(call, "finished", time.monotonic()))
         self._calls[handle] = call
         try:
@@ -96,8 +122,30 @@ class LongCalls:
             call.detached = True
             on_detach()
         else:
-            self._calls.pop(handle, None)  # answered in time: nobody will ask for it by handle
+            self._drop(call)  # answered in time: nobody will ask for it by handle
         return outcome
+
+    def knows(self, handle: str, owner: str | None) -> bool:
+        """True when this process holds the call (for `owner`)."""
+        call = self._calls.get(handle)
+        return call is not None and call.owner == owner
+
+    def name_stored(self, max_rows: int) -> Callable[[str], None] | None:
+        """For the statement of the call in progress (None outside one): a callback, safe from any
+        thread, that names the call by its stored handle once the warehouse gives `query_id`."""
+        call = _current.get()
+        if call is None:
+            return None
+        loop = asyncio.get_running_loop()
+
+        def named(query_id: str) -> None:
+            def register() -> None:
+                if call.stored is None and not call.task.done():
+                    call.stored = stored_handle(query_id, max_rows)
+                    self._calls[call.stored] = call
+            loop.call_soon_threadsafe(register)
+
+        return named
 
     async def result(self, handle: str, owner: str | None) -> Any:
         """Wait (up to the call wait) for the call's result; `RunningCall` while it still runs."""
@@ -110,12 +158,12 @@ class LongCalls:
             return False
         call.task.cancel()
         await asyncio.wait({call.task})
-        self._calls.pop(handle, None)
+        self._drop(call)
         return True
 
     async def close(self) -> None:
         """Cancel every running call (server shutdown)."""
-        running = [c.task for c in self._calls.values() if not c.task.done()]
+        running = list({c.task for c in self._calls.values() if not c.task.done()})
         for task in running:
             task.cancel()
         if running:
@@ -130,14 +178,19 @@ class LongCalls:
                 call.task.cancel()
             raise
         if not call.task.done():
-            return RunningCall(query_handle=call.handle, tool=call.tool,
+            return RunningCall(query_handle=call.stored or call.handle, tool=call.tool,
                                elapsed_ms=int((time.monotonic() - call.started) * 1000))
         if call.task.cancelled():
-            self._calls.pop(call.handle, None)
+            self._drop(call)
             raise NotFound(f"call {call.handle} was cancelled", hint="Run the call again if you still need it.")
         if call.task.exception() is not None:  # the error is told once, then the handle is gone
-            self._calls.pop(call.handle, None)
+            self._drop(call)
         return call.task.result()
+
+    def _drop(self, call: _Call) -> None:
+        self._calls.pop(call.handle, None)
+        if call.stored is not None:
+            self._calls.pop(call.stored, None)
 
     def _find(self, handle: str, owner: str | None) -> _Call:
         call = self._calls.get(handle)
@@ -151,7 +204,7 @@ class LongCalls:
 
     def _evict(self) -> None:
         now = time.monotonic()
-        finished = sorted((c for c in self._calls.values() if c.finished is not None), key=lambda c: c.finished or 0)
+        finished = sorted({c for c in self._calls.values() if c.finished is not None}, key=lambda c: c.finished or 0)
         for call in finished:
             if now - (call.finished or now) > self.keep_s or len(self._calls) >= self.max_calls:
-                del self._calls[call.handle]
+                self._drop(call)

@@ -22,15 +22,17 @@ from cachetools import LRUCache
 
 from snowmcp.common.cache import ResultCache
 from snowmcp.common.concurrency import current_session, session_slot
-from snowmcp.common.errors import InvalidArgument, SnowmcpError, WarehouseUnavailable
+from snowmcp.common.errors import InvalidArgument, NotFound, SnowmcpError, WarehouseUnavailable
 from snowmcp.common.long_calls import LongCalls
-from snowmcp.common.pages import PagedStatement, Pages, is_ordered, page_note, params_tuple
+from snowmcp.common.pages import (
+    PagedStatement, Pages, is_ordered, page_note, params_tuple, parse_stored_page, stored_page,
+)
 from snowmcp.common.resilience import CircuitBreaker, resilient_call
 from snowmcp.common.results import QueryResult, RowCollector
 from snowmcp.common.row_limit import capped, with_row_limit
 from snowmcp.common.settings import Settings
 from snowmcp.common.telemetry import current_stats
-from snowmcp.common.warehouse.base import QueryTag, Warehouse
+from snowmcp.common.warehouse.base import QueryTag, StoredResults, Warehouse
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -132,25 +134,36 @@ class ServerRuntime:
         params: Sequence[Any] | None = None,
         use_cache: bool = True,
         pageable: bool = False,
+        resumable: bool = False,
     ) -> QueryResult:
         """Run one trusted statement (guarded, or built by our own builders) and return its capped rows.
 
         The cap is pushed into the statement as a LIMIT (see `common.row_limit`), and the
         expression is rendered once, here. Text is accepted only for SQL we built ourselves.
-        A cut result says how (`note`); a `pageable` one also carries `next_page` (`common.pages`)."""
+        A cut result says how (`note`); a `pageable` one also carries `next_page` (`common.pages`).
+        `resumable`: the tool's result is this result, so on a warehouse that keeps results by id a
+        long call is named by a stored handle (`common.long_calls`)."""
         rows_cap = self.row_limit(max_rows)
         timeout = self.timeout(timeout_s)
+        warehouse = await self.warehouse()
+        on_query_id = self.long_calls.name_stored(rows_cap) if resumable and isinstance(warehouse, StoredResults) else None
         result = await self._run(statement, tool=tool, rows_cap=rows_cap, timeout=timeout, params=params,
-                                 use_cache=use_cache)
+                                 use_cache=use_cache, on_query_id=on_query_id)
         paged = None
         if pageable and not isinstance(statement, str):
-            warehouse = await self.warehouse()
             paged = PagedStatement(statement, tool, current_session.get(), params_tuple(params), rows_cap, timeout,
                                    getattr(warehouse, "data_version", None), is_ordered(statement))
         return self._with_page(result, paged, 0, None)
 
     async def page(self, token: str) -> QueryResult:
         """The page a `next_page` token names, with the token of the one after it."""
+        stored = parse_stored_page(token)
+        if stored is not None:
+            query_id, offset, rows = stored
+            rows_cap = self.row_limit(rows)
+            result = await self.stored_result(query_id, rows_cap=rows_cap, skip=offset,
+                                              timeout_s=self.settings.query_timeout_s)
+            return self._with_page(result, None, offset, None, stored_rows=rows_cap)
         page_id, page = self.pages.find(token, current_session.get())
         paged = page.paged
         warehouse = await self.warehouse()
@@ -161,18 +174,41 @@ class ServerRuntime:
         return self._with_page(result, paged, page.offset, page_id)
 
     def _with_page(self, result: QueryResult, paged: PagedStatement | None, offset: int,
-                   page_id: str | None) -> QueryResult:
+                   page_id: str | None, *, stored_rows: int | None = None) -> QueryResult:
+        """`result` with its note and, if pages can follow, the next page's token: by query id where
+        the warehouse keeps results (the pages then follow the stored result exactly), else kept here."""
         cut = result.truncated_by
         if cut is None:
             return result
-        token = None
-        if paged is not None and cut in ("max_rows", "max_bytes") and result.row_count > 0:
-            token = self.pages.token(paged, offset + result.row_count, page_id)
-        note = page_note(cut, token, paged is None or paged.ordered, budget_tokens=self.settings.max_result_tokens)
+        token, ordered = None, True
+        if (paged is not None or stored_rows is not None) and cut in ("max_rows", "max_bytes") and result.row_count:
+            rows_cap = stored_rows if stored_rows is not None else paged.max_rows  # type: ignore[union-attr]
+            if result.query_id is not None and isinstance(self._warehouse, StoredResults):
+                token = stored_page(result.query_id, offset + result.row_count, rows_cap)
+            elif paged is not None:
+                token, ordered = self.pages.token(paged, offset + result.row_count, page_id), paged.ordered
+        note = page_note(cut, token, ordered, budget_tokens=self.settings.max_result_tokens)
         return result.model_copy(update={"next_page": token, "note": note})
 
+    async def stored_result(self, query_id: str, *, rows_cap: int, skip: int = 0, timeout_s: float) -> QueryResult:
+        """A statement's result read back by its query id, capped as `query` caps (raises `NotFound` on
+        a warehouse that keeps no results, `QueryTimeout` while the statement still runs)."""
+        warehouse = await self.warehouse()
+        if not isinstance(warehouse, StoredResults):
+            raise NotFound("this warehouse keeps no results by query id", hint="Run the query again.")
+        collector = RowCollector(max_rows=rows_cap, max_bytes=self.settings.max_result_bytes,
+                                 max_cell_bytes=self.settings.max_cell_bytes, skip=skip)
+        started = time.perf_counter()
+        outcome = await self._resilient(lambda: warehouse.fetch_result(query_id, collector, timeout_s=timeout_s))
+        result = QueryResult.from_collector(collector, columns=outcome.columns,
+                                            elapsed_ms=(time.perf_counter() - started) * 1000, query_id=query_id)
+        current_stats().record_statement(sql=f"result of {query_id}", rows=result.row_count,
+                                         bytes_=result.size_bytes, cached=False, query_id=query_id)
+        return result
+
     async def _run(self, statement: Rendered | GuardVerdict | exp.Expression | str, *, tool: str, rows_cap: int,
-                   timeout: float, params: Sequence[Any] | None, use_cache: bool, skip: int = 0) -> QueryResult:
+                   timeout: float, params: Sequence[Any] | None, use_cache: bool, skip: int = 0,
+                   on_query_id: Callable[[str], None] | None = None) -> QueryResult:
         warehouse = await self.warehouse()
         dialect = warehouse.dialect
         sql = await self._rendered(statement, dialect, skip + rows_cap + 1)
@@ -183,7 +219,11 @@ class ServerRuntime:
             collector = RowCollector(max_rows=rows_cap, max_bytes=max_bytes, max_cell_bytes=max_cell_bytes, skip=skip)
             started = time.perf_counter()
             async with session_slot(self.settings.max_session_statements, timeout):  # per MCP session
-                outcome = await warehouse.execute(sql, collector, params=params, timeout_s=timeout, tag=tag)
+                if on_query_id is None:
+                    outcome = await warehouse.execute(sql, collector, params=params, timeout_s=timeout, tag=tag)
+                else:
+                    outcome = await warehouse.execute(sql, collector, params=params, timeout_s=timeout, tag=tag,
+                                                      on_query_id=on_query_id)  # type: ignore[call-arg]
             elapsed_ms = (time.perf_counter() - started) * 1000
             return QueryResult.from_collector(
                 collector, columns=outcome.columns, elapsed_ms=elapsed_ms, query_id=outcome.query_id

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -124,3 +124,15 @@ class Warehouse(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class StoredResults(Protocol):
+    """A warehouse that keeps results by query id (Snowflake: 24 hours), so a handle or a page
+    outlives the process: `execute` also takes `on_query_id` (called once from a worker thread,
+    as soon as the id is known), `fetch_result` reads a statement's result by id (raising
+    `QueryTimeout` while it still runs, without cancelling it), `cancel` aborts it by id."""
+
+    async def fetch_result(self, query_id: str, collector: RowCollector, *, timeout_s: float) -> FetchOutcome: ...
+
+    async def cancel(self, query_id: str) -> bool: ...

@@ -97,7 +97,8 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         rather than fetching many rows. Identical queries within a few minutes are served from a cache
         (`cached: true`)."""
         verdict = await runtime.guard(sql)
-        return await runtime.query(verdict, tool="run_query", max_rows=max_rows, timeout_s=timeout_s, pageable=True)
+        return await runtime.query(verdict, tool="run_query", max_rows=max_rows, timeout_s=timeout_s, pageable=True,
+                                   resumable=True)
 
     @tools.tool(title="Explain query", **read_only)
     async def explain_query(sql: Sql) -> QueryPlan:
