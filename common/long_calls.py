@@ -151,14 +151,24 @@ class LongCalls:
         """Wait (up to the call wait) for the call's result; `RunningCall` while it still runs."""
         return await self._wait(self._find(handle, owner))
 
+    def peek(self, handle: str, owner: str | None) -> tuple[str, Any]:
+        """The call's state without waiting: ("working", None), ("completed", result),
+        ("failed", exception) or ("cancelled", None). Raises `NotFound` like `result`."""
+        call = self._find(handle, owner)
+        if not call.task.done():
+            return "working", None
+        if call.task.cancelled():
+            return "cancelled", None
+        error = call.task.exception()
+        return ("failed", error) if error is not None else ("completed", call.task.result())
+
     async def cancel(self, handle: str, owner: str | None) -> bool:
         """Cancel a running call and wait for its statement to stop; False if it had finished."""
         call = self._find(handle, owner)
         if call.task.done():
             return False
         call.task.cancel()
-        await asyncio.wait({call.task})
-        self._drop(call)
+        await asyncio.wait({call.task})  # kept: asked again, it says it was cancelled
         return True
 
     async def close(self) -> None:

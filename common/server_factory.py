@@ -30,6 +30,7 @@ from mcp.types import INVALID_PARAMS
 from snowmcp import __version__
 from snowmcp.common.errors import ConfigError
 from snowmcp.common.runtime import ServerRuntime
+from snowmcp.common.tasks_extension import TasksExtension
 from snowmcp.common.settings import Settings
 
 Transport = Literal["stdio", "streamable-http", "sse"]
@@ -91,6 +92,7 @@ def new_server(
         version=__version__,
         log_level=settings.log_level,
         lifespan=lifespan,
+        extensions=[TasksExtension(runtime.long_calls)],
         **auth,
     )
 

@@ -111,7 +111,7 @@ class Toolset:
         @functools.wraps(fn)
         async def call(*args: Any, **kwargs: Any) -> CallToolResult:
             context = kwargs.get(own_context) if own_context else kwargs.pop(_CONTEXT, None)
-            owner = _session_of(context)
+            owner = session_of(context)
             session_token = current_session.set(owner)
             detached = False  # a long call that answered `running`: its progress has nobody to go to
             progress_token = progress.bind(context, active=lambda: not detached)
@@ -165,7 +165,7 @@ def with_context(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> None:
     wrapper.__annotations__ = {**hints, _CONTEXT: Context}
 
 
-def _session_of(context: Any) -> str | None:
+def session_of(context: Any) -> str | None:
     """Who a tool call belongs to, for per-session limits: "session:<Mcp-Session-Id>" on stateful
     HTTP, else "caller:<client id>" when the request carried a verified token, else None (stdio
     serves one client; stateless anonymous HTTP has no session to limit).

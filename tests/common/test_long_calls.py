@@ -61,8 +61,7 @@ async def test_cancel_query_cancels_and_the_server_answers_promptly(patient_clie
     after = await call_ok(patient_client, "run_query", {"sql": "SELECT 1 AS one"})
     assert after["rows"] == [[1]] and time.monotonic() - started < 3.0
     error = await call_error(patient_client, "get_query_result", {"query_handle": handle})
-    # A cancelled call's handle is gone; on Snowflake the id is asked of the warehouse, which has no result.
-    assert "unknown query handle" in error or "knows no query" in error or "canceled" in error
+    assert "was cancelled" in error
 
 
 async def test_a_quick_call_answers_done_and_an_unknown_handle_is_a_clear_error(patient_client: Client) -> None:
