@@ -25,9 +25,10 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS
+from mcp.types import INVALID_PARAMS, Tool
 
 from snowmcp import __version__
+from snowmcp.common.catalog import compact_schema
 from snowmcp.common.errors import ConfigError
 from snowmcp.common.runtime import ServerRuntime
 from snowmcp.common.settings import Settings
@@ -50,7 +51,13 @@ class StaticTokenVerifier:
 
 class SnowmcpServer(MCPServer):
     """MCPServer with protocol errors where the SDK gives none: a bad `prompts/get` (an unknown prompt,
-    missing arguments) is -32602 Invalid params, not an untyped error logged with a traceback."""
+    missing arguments) is -32602 Invalid params, not an untyped error logged with a traceback; and a
+    compact catalog: `tools/list` publishes each input schema through `common.catalog.compact_schema`
+    (the arguments are still validated by the tool's pydantic model)."""
+
+    async def list_tools(self) -> list[Tool]:
+        return [tool.model_copy(update={"input_schema": compact_schema(tool.input_schema)})
+                for tool in await super().list_tools()]
 
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
         if name not in {prompt.name for prompt in await self.list_prompts()}:
