@@ -20,6 +20,8 @@ measured side by side, interleaved, with medians over repeats.
                                                               target >= 0.8x
   (g) the SQL guard's p50 on the benign statements an analyst writes, against sqlglot alone
       parsing and rendering them                              target <= 4x
+  (h) the tool catalog (name, description, input schema of every tool, compact JSON) per server:
+      bytes and approximate tokens (bytes / 4)                target <= 16 KB in all
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pathlib import Path
 import anyio
 
 from bench.analytics import profile_vs_summarize
+from bench.catalog import catalog_sizes
 from bench.guard import guard_vs_sqlglot
 from bench.load import load_vs_bare
 from bench.quality import suite_vs_hand_written
@@ -66,6 +69,7 @@ def main() -> None:
         "load": anyio.run(functools.partial(load_vs_bare, demo, rounds=1 if args.quick else 3,
                                             stateless=not args.quick)),
         "guard": guard_vs_sqlglot(repeats),
+        "catalog": anyio.run(catalog_sizes, demo),
     }
     failed = [name for name, r in results.items() if not r["pass"]]
     for name, r in results.items():
