@@ -55,9 +55,19 @@ class SnowmcpServer(MCPServer):
     compact catalog: `tools/list` publishes each input schema through `common.catalog.compact_schema`
     (the arguments are still validated by the tool's pydantic model)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._published: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # name: (schema, compact)
+
     async def list_tools(self) -> list[Tool]:
-        return [tool.model_copy(update={"input_schema": compact_schema(tool.input_schema)})
-                for tool in await super().list_tools()]
+        return [tool.model_copy(update={"input_schema": self._compact(tool)}) for tool in await super().list_tools()]
+
+    def _compact(self, tool: Tool) -> dict[str, Any]:
+        """The compact form of a tool's input schema, computed once per schema (a few ms for analytics)."""
+        known = self._published.get(tool.name)
+        if known is None or known[0] != tool.input_schema:
+            known = self._published[tool.name] = (tool.input_schema, compact_schema(tool.input_schema))
+        return known[1]
 
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
         if name not in {prompt.name for prompt in await self.list_prompts()}:
