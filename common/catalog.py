@@ -36,8 +36,11 @@ _NULL = {"type": "null"}
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The same schema without what repeats or says nothing: pydantic's generated titles (the
     property name again), the null branch of an optional argument whose default is null (leaving
-    it out means null), anyOf branches that differ only in type (one `type` list), and `$defs`
-    used once (inlined where they are used: a definition pays only where it is shared)."""
+    it out means null), anyOf branches that differ only in type (one `type` list), `"type":
+    "string"` beside an enum of strings, `additionalProperties: true` (JSON Schema's default), an
+    optional list's `default: []`, and `$defs` used once (inlined where they are used: a
+    definition pays only where it is shared). Bounds, enums, patterns, `required` and
+    `additionalProperties: false` are kept as they are."""
     return _inline_single_use(_node(schema))
 
 
