@@ -22,6 +22,8 @@ measured side by side, interleaved, with medians over repeats.
       parsing and rendering them                              target <= 4x
   (h) requests per uncached run_query on Snowflake, counted at a fakesnow server over 12
       different statements (needs `make fakesnow`)           target <= 1.3
+  (i) the tool catalog (name, description, input schema of every tool, compact JSON) per server:
+      bytes and approximate tokens (bytes / 4)                target <= 16 KB in all
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from pathlib import Path
 import anyio
 
 from bench.analytics import profile_vs_summarize
+from bench.catalog import catalog_sizes
 from bench.guard import guard_vs_sqlglot
 from bench.load import load_vs_bare
 from bench.quality import suite_vs_hand_written
@@ -70,6 +73,7 @@ def main() -> None:
                                             stateless=not args.quick)),
         "guard": guard_vs_sqlglot(repeats),
         "round_trips": anyio.run(requests_per_query),
+        "catalog": anyio.run(catalog_sizes, demo),
     }
     failed = [name for name, r in results.items() if not r["pass"]]
     for name, r in results.items():

@@ -25,9 +25,10 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS
+from mcp.types import INVALID_PARAMS, Tool
 
 from snowmcp import __version__
+from snowmcp.common.catalog import compact_schema
 from snowmcp.common.errors import ConfigError
 from snowmcp.common.runtime import ServerRuntime
 from snowmcp.common.tasks_extension import TasksExtension
@@ -51,7 +52,23 @@ class StaticTokenVerifier:
 
 class SnowmcpServer(MCPServer):
     """MCPServer with protocol errors where the SDK gives none: a bad `prompts/get` (an unknown prompt,
-    missing arguments) is -32602 Invalid params, not an untyped error logged with a traceback."""
+    missing arguments) is -32602 Invalid params, not an untyped error logged with a traceback; and a
+    compact catalog: `tools/list` publishes each input schema through `common.catalog.compact_schema`
+    (the arguments are still validated by the tool's pydantic model)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._published: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # name: (schema, compact)
+
+    async def list_tools(self) -> list[Tool]:
+        return [tool.model_copy(update={"input_schema": self._compact(tool)}) for tool in await super().list_tools()]
+
+    def _compact(self, tool: Tool) -> dict[str, Any]:
+        """The compact form of a tool's input schema, computed once per schema (a few ms for analytics)."""
+        known = self._published.get(tool.name)
+        if known is None or known[0] != tool.input_schema:
+            known = self._published[tool.name] = (tool.input_schema, compact_schema(tool.input_schema))
+        return known[1]
 
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
         if name not in {prompt.name for prompt in await self.list_prompts()}:

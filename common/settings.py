@@ -26,6 +26,10 @@ class Settings(BaseSettings):
         description="Which warehouse: demo, duckdb:///path/NAME.duckdb, snowflake:// or snowflake://<connection>.",
     )
     state_dir: Path = Field(Path("~/.snowmcp"), description="Where the demo warehouse and local state live.")
+    tools: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Only these tools of the server, comma-separated (e.g. run_query,list_tables); "
+        "empty: all. A name the server does not have stops it at start-up.",
+    )
 
     default_max_rows: int = Field(200, ge=1, description="Rows a query returns when the caller names no limit.")
     max_rows_limit: int = Field(10_000, ge=1, description="The most rows any call may ask for.")
@@ -130,9 +134,9 @@ class Settings(BaseSettings):
             return frozenset(str(part).strip().upper() for part in value)
         return value
 
-    @field_validator("allowed_hosts", mode="before")
+    @field_validator("allowed_hosts", "tools", mode="before")
     @classmethod
-    def _split_hosts(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value

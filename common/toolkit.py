@@ -17,6 +17,10 @@ alike:
 - a tool declared `long=True` runs through `common.long_calls`: after
   `SNOWMCP_CALL_WAIT_S` it answers `status: "running"` with a handle, and its
   results say `status: "done"` (its output schema admits both).
+
+Tools are registered in the order they are declared (a stable catalog order); `SNOWMCP_TOOLS`
+(`Settings.tools`) registers only the tools it names, and a name the server does not have is a
+start-up error that lists the server's tools.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import functools
 import inspect
 import logging
 import typing
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -38,8 +42,9 @@ import pydantic_core
 from pydantic import BaseModel
 
 from snowmcp.common import progress
+from snowmcp.common.catalog import tool_description
 from snowmcp.common.concurrency import current_session
-from snowmcp.common.errors import NotFound, SnowmcpError
+from snowmcp.common.errors import ConfigError, NotFound, SnowmcpError
 from snowmcp.common.long_calls import RUNNING_SCHEMA, LongCalls, RunningCall
 from snowmcp.common.telemetry import tool_span
 
@@ -89,12 +94,27 @@ class Toolset:
 
         return decorator
 
-    def register(self, server: MCPServer) -> None:
+    @property
+    def names(self) -> list[str]:
+        """The tools' names, in declaration order."""
+        return [spec.fn.__name__ for spec in self._specs]
+
+    def register(self, server: MCPServer, enabled: Collection[str] = ()) -> None:
+        """Add the tools to `server` in declaration order: all of them, or only those `enabled`
+        names (`SNOWMCP_TOOLS`); a name this server does not have is a ConfigError."""
+        unknown = sorted(set(enabled) - set(self.names))
+        if unknown:
+            raise ConfigError(
+                f"SNOWMCP_TOOLS names {', '.join(unknown)}, which the {self.server_name} server does not have",
+                hint=f"The {self.server_name} server's tools: {', '.join(self.names)}.")
         for spec in self._specs:
+            if enabled and spec.fn.__name__ not in enabled:
+                continue
             server.add_tool(
                 self._wrap(spec),
                 name=spec.fn.__name__,
                 title=spec.annotations.title,
+                description=tool_description(spec.fn),
                 annotations=spec.annotations,
                 structured_output=True,
             )

@@ -29,14 +29,14 @@ _ZERO_WHEN_EMPTY = {"count", "count_distinct", "sum"}
 
 
 class Metric(BaseModel):
-    """One aggregate: a function over a column (count may omit the column: it counts rows)."""
+    """One aggregate; count without a column counts rows."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
-    fn: MetricFn = Field(description="count, count_distinct, sum, avg, min, max, median, stddev or percentile.")
-    column: str | None = Field(None, description="The column; omit only for count (rows).")
-    as_: str | None = Field(None, alias="as", max_length=MAX_ALIAS, description="Output name; default fn_column.")
-    p: float | None = Field(None, gt=0, lt=1, description="For percentile: the fraction, e.g. 0.95 for p95.")
+    fn: MetricFn
+    column: str | None = None
+    as_: str | None = Field(None, alias="as", max_length=MAX_ALIAS)
+    p: float | None = Field(None, gt=0, lt=1, description="For percentile.")
 
     @property
     def name(self) -> str:
@@ -54,14 +54,14 @@ class Metric(BaseModel):
 
 
 class Filter(BaseModel):
-    """One row condition; all filters of a call must hold (AND)."""
+    """A row condition; all must hold."""
 
     model_config = ConfigDict(extra="forbid")
 
-    column: str = Field(description="The column to test.")
-    op: FilterOp = Field(description="=, !=, <, <=, >, >=, in, not_in, between, is_null, not_null or like.")
+    column: str
+    op: FilterOp
     value: Scalar | list[Scalar] | None = Field(
-        None, description="A literal; a list for in/not_in; [low, high] for between; omitted for is_null/not_null."
+        None, description="A list for in/not_in; [low, high] for between."
     )
 
     @field_validator("value")

@@ -22,5 +22,5 @@ def build_server(settings: Settings | None = None, *, warehouse: Warehouse | Non
     """The analytics server on the configured warehouse (or on `warehouse`, for tests)."""
     runtime = ServerRuntime("analytics", settings or Settings(), warehouse)
     server = new_server(runtime, instructions=INSTRUCTIONS)
-    build_tools(runtime).register(server)
+    build_tools(runtime).register(server, runtime.settings.tools)
     return server

@@ -26,17 +26,17 @@ if TYPE_CHECKING:
 class OrderBy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    column: str = Field(description="A group_by column or a metric's output name.")
+    column: str = Field(description="A group_by column or metric name.")
     direction: Literal["asc", "desc"] = "desc"
 
 
 class Period(BaseModel):
-    """A half-open time range [start, end)."""
+    """[start, end), ISO dates or date-times."""
 
     model_config = ConfigDict(extra="forbid")
 
-    start: str = Field(description="First instant included (ISO date or date-time).")
-    end: str = Field(description="First instant excluded (ISO date or date-time).")
+    start: str
+    end: str
 
     def instants(self, label: str) -> tuple[dt.datetime, dt.datetime]:
         start, end = instant_range(self.start, self.end, label)

@@ -19,6 +19,7 @@ from snowmcp.common.sql.profile import profile_statements
 from snowmcp.common.sql.time_series import Grain, SeriesRows, SeriesSpec, read_series, series_query
 from snowmcp.common.handle_tools import add_handle_tools
 from snowmcp.common.toolkit import Toolset
+from snowmcp.common.vocabulary import Columns, End, Start, Table, TimeColumn
 from snowmcp.common.warehouse.base import TableDescription
 from snowmcp.servers.analytics import statements
 from snowmcp.servers.analytics.models import (
@@ -33,12 +34,6 @@ from snowmcp.servers.analytics.statements import OrderBy, Period
 if TYPE_CHECKING:
     from sqlglot import exp
 
-TableName = Annotated[str, Field(description="Table or view as DATABASE.SCHEMA.TABLE (SCHEMA.TABLE or TABLE work too).")]
-TimeColumn = Annotated[str, Field(description="A DATE or TIMESTAMP column to bucket by.")]
-OneMetric = Annotated[Metric, Field(description='One metric, e.g. {"fn": "sum", "column": "AMOUNT"} or {"fn": "count"}.')]
-FilterList = Annotated[Filters, Field(
-    description='Row filters, all must hold, e.g. [{"column": "STATUS", "op": "in", "value": ["shipped"]}]. '
-                "ops: =, !=, <, <=, >, >=, in, not_in, between, is_null, not_null, like.")]
 MAX_POINTS = 10_000
 NUMERIC = (ColumnKind.NUMBER,)
 
@@ -79,16 +74,14 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
 
     @tools.tool(long=True, title="Profile table", **read_only)
     async def profile_table(
-        table: TableName,
+        table: Table,
         ctx: Context,
-        columns: Annotated[list[str] | None, Field(description="Only these columns; default all.")] = None,
+        columns: Columns = None,
         sample_percent: Annotated[float | None, Field(
-            gt=0, le=100, description="Profile a random sample of this percent of rows (for very large tables).")] = None,
+            gt=0, le=100, description="Profile a random % of rows.")] = None,
     ) -> TableProfile:
-        """Profile a table in one pass: per column the count, nulls, null %, distinct (approximate),
-        min/max, mean, stddev, quantiles p01-p99, zero and negative counts (numbers), lengths (text),
-        top values with counts (text, boolean, date), plus alerts (mostly null, constant, unique,
-        high cardinality, skewed, dominant value, rare negatives). Start here with an unfamiliar table."""
+        """Profile a table in one pass (start here): per column nulls, distinct, min/max, mean,
+        quantiles, top values; and alerts."""
         description, known = await describe(table)
         picked = known.get_many(columns, role="column") if columns else known.all
         if not picked:
@@ -110,19 +103,15 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
 
     @tools.tool(long=True, title="Aggregate", **read_only)
     async def aggregate(
-        table: TableName,
-        metrics: Annotated[Metrics, Field(
-            description='Metrics, e.g. [{"fn": "sum", "column": "AMOUNT", "as": "revenue"}, {"fn": "count"}]. '
-                        "fn: count, count_distinct, sum, avg, min, max, median, stddev, percentile (with p).")],
-        group_by: Annotated[list[str], Field(max_length=20, description="Columns to group by.")] = [],  # noqa: B006
-        filters: FilterList = [],  # noqa: B006
-        order_by: Annotated[list[OrderBy], Field(
-            max_length=20, description='e.g. [{"column": "revenue", "direction": "desc"}]; '
-                                       "default: by the group columns.")] = [],  # noqa: B006
-        limit: Annotated[int, Field(ge=1, le=10_000, description="Most groups to return.")] = 100,
+        table: Table,
+        metrics: Metrics,
+        group_by: Annotated[list[str], Field(max_length=20)] = [],  # noqa: B006
+        filters: Filters = [],  # noqa: B006
+        order_by: Annotated[list[OrderBy], Field(max_length=20, description="Default: the group columns.")
+                            ] = [],  # noqa: B006
+        limit: Annotated[int, Field(ge=1, le=10_000, description="Most groups.")] = 100,
     ) -> AggregateResult:
-        """Compute metrics over a table, optionally per group and filtered, without writing SQL.
-        Columns are checked against the table; values are passed as literals."""
+        """Metrics over a table, optionally grouped and filtered, without SQL."""
         description, known = await describe(table)
         query, names = statements.aggregate_query(description.ref, known, metrics, group_by, filters, order_by)
         run = _Statements(runtime, "aggregate")
@@ -135,18 +124,16 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
 
     @tools.tool(long=True, title="Time series", **read_only)
     async def time_series(
-        table: TableName,
+        table: Table,
         time_column: TimeColumn,
-        metric: OneMetric,
-        grain: Annotated[Grain, Field(description="Bucket size.")] = "day",
-        filters: FilterList = [],  # noqa: B006
-        start: Annotated[str | None, Field(description="First instant included (ISO date or date-time).")] = None,
-        end: Annotated[str | None, Field(description="First instant excluded (ISO date or date-time).")] = None,
-        fill_gaps: Annotated[bool, Field(
-            description="Include empty buckets (0 for count/sum, null otherwise).")] = True,
+        metric: Metric,
+        grain: Grain = "day",
+        filters: Filters = [],  # noqa: B006
+        start: Start = None,
+        end: End = None,
+        fill_gaps: Annotated[bool, Field(description="Include empty buckets (0 for count/sum, else null).")] = True,
     ) -> TimeSeries:
-        """A metric per time bucket (hour, day, week, month, quarter, year), oldest first. Over too
-        many buckets, the newest are returned and `left_out` says which older ones are not."""
+        """A metric per time bucket, oldest first; past the cap the newest are kept (`left_out`)."""
         description, known = await describe(table)
         spec = SeriesSpec(description.ref, known, time_column, metric, grain, tuple(filters), start, end)
         run = _Statements(runtime, "time_series")
@@ -160,23 +147,20 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
 
     @tools.tool(long=True, title="Detect anomalies", **read_only)
     async def detect_anomalies(
-        table: TableName,
+        table: Table,
         time_column: TimeColumn,
-        metric: OneMetric,
+        metric: Metric,
         ctx: Context,
-        grain: Annotated[Grain, Field(description="Bucket size.")] = "day",
+        grain: Grain = "day",
         method: Annotated[Method, Field(description="zscore (mean/stddev) or mad (median, robust).")] = "zscore",
-        sensitivity: Annotated[float, Field(gt=0, le=100, description="Flag points whose |score| >= this.")] = 3.0,
+        sensitivity: Annotated[float, Field(gt=0, le=100, description="Flag |score| >= this.")] = 3.0,
         seasonality: Annotated[Seasonality | None, Field(
-            description="weekly (grain day/hour: compare with the same weekday/hour of week) or daily "
-                        "(grain hour: same hour of day).")] = None,
+            description="weekly: same weekday/hour of week; daily: same hour of day (grain hour).")] = None,
         window: Annotated[int, Field(ge=2, le=1_000, description="Past points in each baseline.")] = 28,
-        filters: FilterList = [],  # noqa: B006
+        filters: Filters = [],  # noqa: B006
     ) -> Anomalies:
-        """Find buckets where a metric departs from its recent baseline, computed in SQL with window
-        functions: each point is scored against the `window` points before it (of the same season
-        with seasonality). Returns each anomaly's time, value, expected value, score and direction.
-        The newest buckets are scored first; `left_out` says which older ones were not."""
+        """Buckets where a metric departs from its `window` previous points (same season with
+        seasonality), with expected value and score."""
         description, known = await describe(table)
         spec = SeriesSpec(description.ref, known, time_column, metric, grain, tuple(filters))
         limit = _points_limit(runtime)
@@ -206,19 +190,19 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
 
     @tools.tool(long=True, title="Compare periods", **read_only)
     async def compare_periods(
-        table: TableName,
+        table: Table,
         time_column: TimeColumn,
-        metric: OneMetric,
-        current: Annotated[Period, Field(description='e.g. {"start": "2026-11-01", "end": "2026-11-08"}.')],
-        previous: Annotated[Period, Field(description="The period to compare with, same form.")],
+        metric: Metric,
+        current: Period,
+        previous: Period,
         ctx: Context,
-        dimensions: Annotated[list[str], Field(
-            max_length=5, description="Columns to break the change down by (top contributors).")] = [],  # noqa: B006
-        top: Annotated[int, Field(ge=1, le=100, description="How many contributors to return.")] = 10,
-        filters: FilterList = [],  # noqa: B006
+        dimensions: Annotated[list[str], Field(max_length=5, description="Break the change down by these.")
+                              ] = [],  # noqa: B006
+        top: Annotated[int, Field(ge=1, le=100, description="Contributors to return.")] = 10,
+        filters: Filters = [],  # noqa: B006
     ) -> PeriodComparison:
-        """Compare a metric between two periods ([start, end) each): the values, the change and the
-        percent change; with dimensions, the groups that contributed most to the change."""
+        """A metric in two periods: values and change; with dimensions, the groups that drove the
+        change."""
         description, known = await describe(table)
         time = known.require(known.get(time_column, role="time_column"),
                              (ColumnKind.DATE, ColumnKind.TIMESTAMP), "time_column")
@@ -250,12 +234,11 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
 
     @tools.tool(long=True, title="Histogram", **read_only)
     async def histogram(
-        table: TableName,
-        column: Annotated[str, Field(description="A numeric column.")],
-        bins: Annotated[int, Field(ge=1, le=200, description="Number of equal-width bins.")] = 20,
+        table: Table,
+        column: str,
+        bins: Annotated[int, Field(ge=1, le=200)] = 20,
     ) -> Histogram:
-        """The distribution of a numeric column in equal-width bins between its min and max
-        (NaN and infinities are counted apart)."""
+        """A numeric column's distribution in equal-width bins (NaN and infinities counted apart)."""
         description, known = await describe(table)
         target = known.require(known.get(column), NUMERIC, "histogram")
         run = _Statements(runtime, "histogram")
@@ -274,12 +257,11 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
 
     @tools.tool(long=True, title="Value counts", **read_only)
     async def value_counts(
-        table: TableName,
-        column: Annotated[str, Field(description="The column whose values to count.")],
-        top: Annotated[int, Field(ge=1, le=1_000, description="How many of the most frequent values.")] = 20,
+        table: Table,
+        column: str,
+        top: Annotated[int, Field(ge=1, le=1_000)] = 20,
     ) -> ValueCounts:
-        """The most frequent values of a column with counts and shares, plus the number of distinct
-        values, nulls and rows not shown."""
+        """A column's most frequent values with counts and shares, plus distinct and null counts."""
         description, known = await describe(table)
         target = known.get(column)
         if target.kind is ColumnKind.OTHER:
@@ -299,10 +281,10 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
 
     @tools.tool(long=True, title="Correlations", **read_only)
     async def correlations(
-        table: TableName,
-        columns: Annotated[list[str], Field(min_length=2, max_length=20, description="2-20 numeric columns.")],
+        table: Table,
+        columns: Annotated[list[str], Field(min_length=2, max_length=20)],
     ) -> Correlations:
-        """Pearson correlation between every pair of the given numeric columns, in one pass."""
+        """Pearson correlation of every pair of the given numeric columns."""
         description, known = await describe(table)
         picked = [known.require(c, NUMERIC, "correlations") for c in known.get_many(columns)]
         query, pairs = statements.correlations_query(description.ref, picked)

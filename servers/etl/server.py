@@ -28,7 +28,7 @@ def build_server(settings: Settings | None = None, *, warehouse: Warehouse | Non
     runtime = ServerRuntime("etl", settings or Settings(), warehouse)
     registry = Registry(runtime, etl_settings or EtlSettings())
     server = new_server(runtime, instructions=INSTRUCTIONS)
-    build_tools(registry).register(server)
+    build_tools(registry).register(server, runtime.settings.tools)
 
     @server.prompt(name="daily_health_check", title="Daily pipeline health check")
     def daily_health_check(since: str = "24h") -> str:

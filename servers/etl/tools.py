@@ -10,6 +10,7 @@ from pydantic import Field
 
 from snowmcp.common.handle_tools import add_handle_tools
 from snowmcp.common.toolkit import Toolset
+from snowmcp.common.vocabulary import OptionalPipeline, OptionalSince, Pipeline, Since, Tables
 from snowmcp.servers.etl import analysis
 from snowmcp.servers.etl.diagnose import diagnose
 from snowmcp.servers.etl.health import health
@@ -27,10 +28,6 @@ from snowmcp.common.errors import InvalidArgument
 from snowmcp.servers.etl.timeutil import iso, parse_since
 
 MAX_SLA_DAYS = 366  # every day checked can be a breach: a longer look-back is an unbounded answer
-PipelineArg = Annotated[str, Field(description="Pipeline id or name, as list_pipelines shows it "
-                                               "(e.g. load_orders, model.shop.orders).")]
-Since = Annotated[str, Field(description='How far back: a duration ("24h", "7d", "30m") or an ISO timestamp '
-                                         '("2026-11-19T06:00:00Z"). Relative to now (UTC).')]
 
 
 def build_tools(registry: Registry) -> Toolset:
@@ -39,24 +36,22 @@ def build_tools(registry: Registry) -> Toolset:
 
     @tools.tool(title="List pipelines", **read_only)
     async def list_pipelines(
-        source: Annotated[SourceName | None, Field(description="Only this source: audit, dbt or snowflake.")] = None,
+        source: SourceName | None = None,
         name_like: Annotated[str | None, Field(
-            description="Only names/ids containing this text (case-insensitive); * and ? are wildcards.")] = None,
+            description="Text in the name or id, any case; * ? wildcards.")] = None,
     ) -> PipelineList:
-        """Every pipeline the sources know (audit-table jobs, dbt models/tests/seeds/snapshots, Snowflake
-        tasks, dynamic tables, loads and pipes) with kind, targets, dependencies, SLA, owner, last run and
-        last success. Start here to learn the pipeline ids other tools take."""
+        """Every pipeline (audit jobs, dbt nodes, Snowflake tasks, dynamic tables, loads, pipes)
+        with its SLA, owner and last run; start here for ids."""
         snap = await Snapshot.take(registry)
         picked = [p for p in snap.pipelines if (source is None or p.source == source) and _like(p, name_like)]
         return PipelineList(pipelines=picked, count=len(picked), **registry.sourced())
 
     @tools.tool(title="Get pipeline", **read_only)
     async def get_pipeline(
-        pipeline: PipelineArg,
-        runs: Annotated[int, Field(ge=1, le=200, description="How many recent runs to include.")] = 10,
+        pipeline: Pipeline,
+        runs: Annotated[int, Field(ge=1, le=200, description="Recent runs to include.")] = 10,
     ) -> PipelineDetail:
-        """One pipeline in full: definition, SLA, owner, upstream and downstream pipelines (with their last
-        runs) and its most recent runs."""
+        """One pipeline in full: definition, SLA, owner, upstream, downstream, recent runs."""
         snap = await Snapshot.take(registry)
         found = snap.resolve(pipeline)
         recent = await registry.runs(RunQuery(pipelines=(found.id,), limit=runs))
@@ -65,14 +60,12 @@ def build_tools(registry: Registry) -> Toolset:
 
     @tools.tool(long=True, title="Recent runs", **read_only)
     async def recent_runs(
-        pipeline: Annotated[str | None, Field(description="Only this pipeline (id or name).")] = None,
-        status: Annotated[Status | None, Field(description="Only runs with this status.")] = None,
-        since: Annotated[str | None, Field(description='Only runs started since: "24h", "7d" or an ISO timestamp.')]
-        = None,
-        limit: Annotated[int, Field(ge=1, le=1_000, description="Most runs to return.")] = 50,
+        pipeline: OptionalPipeline = None,
+        status: Status | None = None,
+        since: OptionalSince = None,
+        limit: Annotated[int, Field(ge=1, le=1_000)] = 50,
     ) -> RunList:
-        """Runs across all sources, newest first, optionally for one pipeline, one status and a period.
-        Statuses: queued, running, success, warn, partial, failed, cancelled, skipped, upstream_failed."""
+        """Runs across sources, newest first; optionally of one pipeline, status or period."""
         snap = await Snapshot.take(registry)
         start = parse_since(since, snap.now)
         ids = (snap.resolve(pipeline).id,) if pipeline is not None else None
@@ -84,9 +77,8 @@ def build_tools(registry: Registry) -> Toolset:
 
     @tools.tool(long=True, title="Failed runs", **read_only)
     async def failed_runs(since: Since = "24h") -> FailedRuns:
-        """What broke: failed, upstream-failed and partial runs since `since`, grouped by pipeline and error, each
-        group with its count, first/last failure, run ids, the pipeline's last success and whether it is
-        still failing. Still-failing groups come first. Follow up with diagnose_run on a run id."""
+        """Failed, upstream_failed and partial runs grouped by pipeline and error, still failing
+        first; next, diagnose_run."""
         snap = await Snapshot.take(registry)
         start = parse_since(since, snap.now)
         found = await registry.all_runs(RunQuery(statuses=tuple(sorted(PROBLEMS)), since=start), "failures")
@@ -97,22 +89,19 @@ def build_tools(registry: Registry) -> Toolset:
 
     @tools.tool(long=True, title="Diagnose run", **read_only)
     async def diagnose_run(
-        run_id: Annotated[str, Field(description="A run id from recent_runs or failed_runs.")],
+        run_id: Annotated[str, Field(description="From recent_runs or failed_runs.")],
     ) -> Diagnosis:
-        """Everything about one run in one call: the run and its error (categorized, with the usual fix),
-        the last good run and failures since, the newest run (fixed yet?), the state of each upstream
-        pipeline when it started, similar past failures, and the downstream pipelines and tables affected."""
+        """Why a run failed and what it affects: categorized error with the usual fix, last good
+        run, upstream state, similar failures, downstream impact."""
         snap = await Snapshot.take(registry)
         return await diagnose(registry, snap, run_id)
 
     @tools.tool(long=True, title="Freshness", **read_only)
     async def freshness(
-        tables: Annotated[list[str] | None, Field(
-            max_length=200, description="Tables as DATABASE.SCHEMA.TABLE; default: every table a pipeline loads "
-                                        "or an SLA names.")] = None,
+        tables: Tables = None,
     ) -> Freshness:
-        """Last successful load of each table against its freshness SLA (max age): fresh, stale (with how
-        overdue), no_sla, never_loaded or unknown_table. Stale tables come first."""
+        """Each table's last successful load against its max-age SLA (fresh, stale, no_sla...);
+        default: every known table."""
         snap = await Snapshot.take(registry)
         entries = await table_freshness(registry, snap, tables)
         return Freshness(now=iso(snap.now), tables=entries, stale=sum(t.status == "stale" for t in entries),
@@ -120,9 +109,7 @@ def build_tools(registry: Registry) -> Toolset:
 
     @tools.tool(long=True, title="SLA breaches", **read_only)
     async def sla_breaches(since: Since = "24h") -> SlaBreaches:
-        """Pipelines that broke their SLA since `since`: late (succeeded after expected_by), missed (no
-        success by expected_by), too_slow (ran longer than max_duration) and stale (no success within
-        max_lag, now). SLAs come from the SLA file (SNOWMCP_ETL_SLA_FILE)."""
+        """Late, missed, too slow and stale pipelines against their SLAs (SNOWMCP_ETL_SLA_FILE)."""
         snap = await Snapshot.take(registry)
         start = parse_since(since, snap.now)
         if start is not None and snap.now - start > dt.timedelta(days=MAX_SLA_DAYS):
@@ -138,12 +125,11 @@ def build_tools(registry: Registry) -> Toolset:
 
     @tools.tool(long=True, title="Run duration trends", **read_only)
     async def run_duration_trends(
-        pipeline: PipelineArg,
-        window: Annotated[int, Field(ge=5, le=1_000, description="How many recent finished runs to look at.")] = 30,
+        pipeline: Pipeline,
+        window: Annotated[int, Field(ge=5, le=1_000, description="Finished runs to look at.")] = 30,
     ) -> DurationTrends:
-        """Duration and rows per run for one pipeline over its last `window` finished runs: p50/p95/max
-        duration, p50/p95 rows, and runs flagged as anomalous (slow, fast, rows_high, rows_low, no_rows)
-        against the median."""
+        """A pipeline's duration and rows over its last `window` finished runs (p50/p95), flagging
+        unusual runs."""
         snap = await Snapshot.take(registry)
         found = snap.resolve(pipeline)
         page = await registry.page(RunQuery(pipelines=(found.id,), statuses=tuple(sorted(FINISHED)), limit=window))
@@ -157,9 +143,8 @@ def build_tools(registry: Registry) -> Toolset:
 
     @tools.tool(long=True, title="Health summary", **read_only)
     async def health_summary() -> HealthSummary:
-        """The morning check in one call: what is failing now (and since when), what is running, SLA
-        breaches and stale tables in the last 24 hours, unusually slow runs, and the runs of the last
-        24 hours by status, with a short headline of what to look at first."""
+        """The morning check: what is failing, running, late or stale, slow runs, and a headline of
+        what to fix first."""
         snap = await Snapshot.take(registry)
         return await health(registry, snap)
 

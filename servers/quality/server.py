@@ -20,7 +20,7 @@ Data-quality checks declared per table (YAML suites), run in the warehouse, with
 list_check_types shows the check types and the suite format; suggest_checks proposes a suite from
 the data; validate_suite compiles one without running; run_checks runs it (all aggregate checks in
 one scan) and stores the results; get_failed_rows shows offending rows of a run's check;
-check_history and schema_diff read what earlier runs stored."""
+check_history and schema_diff read what earlier runs stored. Tables are DATABASE.SCHEMA.TABLE."""
 
 
 def build_server(settings: Settings | None = None, *, warehouse: Warehouse | None = None,
@@ -34,5 +34,5 @@ def build_server(settings: Settings | None = None, *, warehouse: Warehouse | Non
         store = PreferredStore(WarehouseHistoryStore(runtime, quality_settings.quality_history_schema), store)
     server = new_server(runtime, instructions=INSTRUCTIONS)
     folders = SuiteFolders(quality_settings.suite_folders(settings.state_path))
-    build_tools(runtime, store, folders).register(server)
+    build_tools(runtime, store, folders).register(server, settings.tools)
     return server

@@ -13,6 +13,7 @@ from snowmcp.common.identifiers import resolve_table
 from snowmcp.common.runtime import ServerRuntime
 from snowmcp.common.handle_tools import add_handle_tools
 from snowmcp.common.toolkit import Toolset
+from snowmcp.common.vocabulary import OptionalSince, OptionalTable, Table
 from snowmcp.servers.quality.check_types import CHECK_TYPES
 from snowmcp.servers.quality.failed_rows import failed_rows
 from snowmcp.servers.quality.history import HistoryBackend
@@ -27,10 +28,8 @@ from snowmcp.servers.quality.suite_files import SuiteFolders
 from snowmcp.servers.quality.suite_sources import SuiteSources
 from snowmcp.servers.quality.thresholds import __doc__ as THRESHOLDS_DOC
 
-SuiteText = Annotated[str | dict[str, Any] | None, Field(
-    description="A suite in YAML (or the same structure as an object): table, optional filter, checks and columns "
-                "(see list_check_types).")]
-TableName = Annotated[str | None, Field(description="Table as DATABASE.SCHEMA.TABLE.")]
+Suite = Annotated[str | dict[str, Any], Field(
+    description="YAML or an object: table, filter?, checks, columns (see list_check_types).")]
 
 
 def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFolders) -> Toolset:
@@ -42,8 +41,7 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFol
 
     @tools.tool(title="List check types", **read_only)
     async def list_check_types() -> CheckTypeList:
-        """Every data-quality check type a suite can declare, with its parameters and a YAML example.
-        Read this before writing a suite for validate_suite or run_checks."""
+        """Every check type a suite can declare, with its parameters and a YAML example."""
         import yaml
 
         types = [CheckTypeInfo(type=name, summary=t.summary, needs_column=t.needs_column,
@@ -54,10 +52,10 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFol
 
     @tools.tool(title="Validate suite", **read_only)
     async def validate_suite(
-        suite: Annotated[str | dict[str, Any], Field(description="The suite, in YAML (or as an object).")],
+        suite: Suite,
     ) -> SuiteValidation:
-        """Parse and compile a suite without running it: whether each check is valid, and the SQL
-        run_checks would send (aggregate checks share one batched statement)."""
+        """Compile a suite without running it: each check's validity and the SQL run_checks would
+        send."""
         parsed = await sources.suite(suite)
         plan = await runner.plan(parsed)
         by_index = {c.check.index: c for c in plan.compiled}
@@ -74,20 +72,15 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFol
     @tools.tool(long=True, title="Run checks", read_only=False, destructive=False, idempotent=False, open_world=False)
     async def run_checks(
         ctx: Context,
-        suite: SuiteText = None,
+        suite: Suite | None = None,
         suite_path: Annotated[str | None, Field(
-            description="A YAML suite file in the server's suite folders (SNOWMCP_QUALITY_SUITES_DIR); a relative "
-                        "path is looked up in them.")] = None,
-        table: TableName = None,
+            description="A YAML file in the suite folders (SNOWMCP_QUALITY_SUITES_DIR).")] = None,
+        table: OptionalTable = None,
         checks: Annotated[list[dict[str, Any] | str] | None, Field(
-            description='Inline checks for `table`, as in a suite\'s checks list, e.g. [{"missing": {"column": '
-                        '"ORDER_ID", "max": 0}}, {"row_count": {"min": 1000}}].')] = None,
+            description='For `table`, e.g. [{"missing":{"column":"ID","max":0}},"row_count"].')] = None,
     ) -> RunResult:
-        """Run data-quality checks in the warehouse and store the results (history for trends and
-        anomaly checks). Pass a suite (YAML text), a suite_path, or a table with inline checks. All
-        aggregate checks on the table run in one scan. Each result has status pass/warn/fail/error,
-        the observed value, the threshold, unexpected rows and the SQL; get_failed_rows shows
-        offending rows."""
+        """Run checks in the warehouse (aggregates in one scan) and store the results: a suite, a
+        suite_path, or table + checks."""
         parsed = await sources.load(suite, suite_path, table, checks)
 
         async def progress(done: float, total: float, message: str) -> None:
@@ -97,22 +90,22 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFol
 
     @tools.tool(long=True, title="Get failed rows", **read_only)
     async def get_failed_rows(
-        run_id: Annotated[str, Field(description="The run_id from run_checks.")],
-        check: Annotated[str, Field(description="The check's name as the run reported it, e.g. missing(ORDER_ID).")],
-        limit: Annotated[int, Field(ge=1, le=1_000, description="How many rows to show.")] = 20,
+        run_id: Annotated[str, Field(description="From run_checks.")],
+        check: Annotated[str, Field(description="Its name in the run, e.g. missing(ORDER_ID).")],
+        limit: Annotated[int, Field(ge=1, le=1_000)] = 20,
     ) -> FailedRows:
-        """Sample the rows that failed a row-level check of a stored run, and the SQL that finds them all.
-        The rows are read now, so they reflect the table's current contents."""
+        """Rows failing a row-level check of a stored run (read now), and the SQL that finds them
+        all."""
         return await failed_rows(runtime, runner, store, run_id, check, limit)
 
     @tools.tool(title="Check history", **read_only)
     async def check_history(
-        table: TableName = None,
-        check: Annotated[str | None, Field(description="Only this check (by name).")] = None,
-        since: Annotated[str | None, Field(description='A duration ("7d", "24h") or an ISO date-time.')] = None,
-        limit: Annotated[int, Field(ge=1, le=5_000, description="Most results, newest first.")] = 200,
+        table: OptionalTable = None,
+        check: Annotated[str | None, Field(description="A check name.")] = None,
+        since: OptionalSince = None,
+        limit: Annotated[int, Field(ge=1, le=5_000)] = 200,
     ) -> CheckHistory:
-        """Stored check results over time (newest first), to see trends and when a check started failing."""
+        """Stored check results, newest first: trends, and when a check started failing."""
         warehouse = await runtime.warehouse()
         name = str((await runtime.catalog(lambda w: resolve_table(w, table))).ref) if table else None
         start = parse_since(since, dt.datetime.now(dt.timezone.utc))
@@ -125,8 +118,8 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFol
         return CheckHistory(results=rows, location=store.location)
 
     @tools.tool(long=True, title="Schema diff", **read_only)
-    async def schema_diff(table: Annotated[str, Field(description="Table as DATABASE.SCHEMA.TABLE.")]) -> SchemaDiff:
-        """Columns added, dropped or retyped since the last stored snapshot (taken by each run_checks)."""
+    async def schema_diff(table: Table) -> SchemaDiff:
+        """Columns added, dropped or retyped since the snapshot of the last run_checks."""
         from snowmcp.servers.quality.compile import schema_changes
 
         warehouse = await runtime.warehouse()
@@ -145,9 +138,9 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFol
                           message=f"{len(changes)} change(s)" if changes else "no change")
 
     @tools.tool(long=True, title="Suggest checks", **read_only)
-    async def suggest_checks(table: Annotated[str, Field(description="Table as DATABASE.SCHEMA.TABLE.")]) -> SuggestedSuite:
-        """Propose a YAML suite for a table from a one-pass profile of its data: keys, nulls, allowed values,
-        ranges, freshness. Review and edit it, then validate_suite / run_checks; nothing is run or saved here."""
+    async def suggest_checks(table: Table) -> SuggestedSuite:
+        """Propose a YAML suite from a one-pass profile of a table; review it, then validate_suite /
+        run_checks."""
         return await suggest_suite(runtime, table)
 
     add_handle_tools(tools, runtime)

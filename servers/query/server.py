@@ -18,14 +18,14 @@ Read-only access to a SQL warehouse (Snowflake, or an embedded DuckDB demo).
 Explore with list_databases -> list_schemas -> list_tables -> describe_table, look at values
 with sample_rows, then answer questions with run_query (one read-only statement; results are
 capped, so aggregate in SQL). validate_sql checks a statement without running it; explain_query
-shows the plan. Table names are DATABASE.SCHEMA.TABLE."""
+shows the plan. Table names are DATABASE.SCHEMA.TABLE; quote unusual parts ("My Table")."""
 
 
 def build_server(settings: Settings | None = None, *, warehouse: Warehouse | None = None) -> MCPServer:
     """The query server on the configured warehouse (or on `warehouse`, for tests)."""
     runtime = ServerRuntime("query", settings or Settings(), warehouse)
     server = new_server(runtime, instructions=INSTRUCTIONS)
-    build_tools(runtime).register(server)
+    build_tools(runtime).register(server, runtime.settings.tools)
     _register_resources(server, runtime)
     return server
 

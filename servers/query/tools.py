@@ -13,15 +13,10 @@ from snowmcp.common.runtime import ServerRuntime
 from snowmcp.common.sql.columns import TableColumns, quoted
 from snowmcp.common.handle_tools import add_handle_tools
 from snowmcp.common.toolkit import Toolset
+from snowmcp.common.vocabulary import Columns, Sql, Table
 from snowmcp.common.warehouse.base import TableDescription
 from snowmcp.servers.query.models import DatabaseList, QueryPlan, SampleRows, SchemaList, SqlVerdict, TableList
 
-TableName = Annotated[
-    str,
-    Field(description='Table or view as DATABASE.SCHEMA.TABLE (SCHEMA.TABLE or TABLE also work); '
-                      'quote unusual parts: "My Table".'),
-]
-Sql = Annotated[str, Field(description="One read-only SQL statement in the warehouse's dialect.")]
 MAX_SAMPLE = 1_000
 
 
@@ -31,46 +26,39 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
 
     @tools.tool(title="List databases", **read_only)
     async def list_databases() -> DatabaseList:
-        """List the databases this connection can see. Start here to explore the warehouse."""
+        """List the databases this connection can see; start here."""
         return DatabaseList(databases=await runtime.catalog(lambda w: w.list_databases()))
 
     @tools.tool(title="List schemas", **read_only)
     async def list_schemas(
-        database: Annotated[str, Field(description="Database name, as list_databases returns it.")],
+        database: str,
     ) -> SchemaList:
-        """List the schemas of one database, with their comments. Next: list_tables for a schema."""
+        """List the schemas of a database, with comments."""
         schemas = await runtime.catalog(lambda w: w.list_schemas(database))
         return SchemaList(database=database, schemas=schemas)
 
     @tools.tool(title="List tables", **read_only)
     async def list_tables(
-        database: Annotated[str, Field(description="Database name.")],
-        schema: Annotated[str, Field(description="Schema name.")],
-        name_like: Annotated[
-            str | None,
-            Field(description="Optional case-insensitive filter: a substring, or a LIKE pattern with % and _."),
-        ] = None,
+        database: str,
+        schema: str,
+        name_like: Annotated[str | None, Field(description="A substring or LIKE pattern, any case.")] = None,
     ) -> TableList:
-        """List the tables and views of a schema, with kind, estimated row count, size and comment."""
+        """List a schema's tables and views: kind, estimated rows, size, comment."""
         tables = await runtime.catalog(lambda w: w.list_tables(database, schema, name_like))
         return TableList(database=database, schema=schema, tables=tables)
 
     @tools.tool(title="Describe table", **read_only)
-    async def describe_table(table: TableName) -> TableDescription:
-        """Describe a table or view: its columns (type, nullable, default, comment), comment and row count.
-        Call this before writing SQL against a table you have not seen."""
+    async def describe_table(table: Table) -> TableDescription:
+        """Columns (type, nullable, default, comment), comment and row count of a table or view."""
         return await runtime.catalog(lambda w: resolve_table(w, table))
 
     @tools.tool(long=True, title="Sample rows", **read_only)
     async def sample_rows(
-        table: TableName,
-        limit: Annotated[int, Field(ge=1, le=MAX_SAMPLE, description="How many rows (1-1000).")] = 10,
-        columns: Annotated[
-            list[str] | None, Field(description="Only these columns (names from describe_table); default all.")
-        ] = None,
+        table: Table,
+        limit: Annotated[int, Field(ge=1, le=MAX_SAMPLE)] = 10,
+        columns: Columns = None,
     ) -> SampleRows:
-        """Return the first rows of a table (as the warehouse returns them; not a random sample),
-        without writing SQL. Use it to see what values look like."""
+        """The first rows of a table as stored (not random), to see its values."""
         from sqlglot import exp
 
         description = await runtime.catalog(lambda w: resolve_table(w, table))
@@ -84,25 +72,18 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
     @tools.tool(long=True, title="Run read-only SQL", **read_only)
     async def run_query(
         sql: Sql,
-        max_rows: Annotated[
-            int, Field(ge=1, description="Most rows to return (default 200); the result says if it was truncated.")
-        ] = 200,
-        timeout_s: Annotated[
-            float | None, Field(gt=0, description="Seconds before the statement is cancelled (default from settings).")
-        ] = None,
+        max_rows: Annotated[int, Field(ge=1)] = 200,
+        timeout_s: Annotated[float | None, Field(gt=0, description="Seconds before it is cancelled.")] = None,
     ) -> QueryResult:
-        """Run one read-only SQL statement (SELECT/WITH, SHOW, DESCRIBE, EXPLAIN) and return its rows.
-        Writes, DDL, multiple statements and file/network functions are refused before reaching the
-        warehouse. Results are capped by rows and bytes: check `truncated`, and aggregate or filter in SQL
-        rather than fetching many rows. Identical queries within a few minutes are served from a cache
-        (`cached: true`)."""
+        """Run one read-only statement (SELECT/WITH, SHOW, DESCRIBE, EXPLAIN); writes are refused.
+        Rows and bytes are capped (see `truncated`): aggregate in SQL."""
         verdict = await runtime.guard(sql)
         return await runtime.query(verdict, tool="run_query", max_rows=max_rows, timeout_s=timeout_s, pageable=True,
                                    resumable=True)
 
     @tools.tool(title="Explain query", **read_only)
     async def explain_query(sql: Sql) -> QueryPlan:
-        """Show the warehouse's execution plan for a read-only statement, without running it."""
+        """The execution plan of a read-only statement, without running it."""
         from sqlglot import exp
 
         verdict = await runtime.guard(sql)
@@ -120,14 +101,12 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
     @tools.tool(title="Validate SQL", **read_only)
     async def validate_sql(
         sql: Sql,
-        dialect: Annotated[
-            str | None,
-            Field(description="The dialect the SQL is written in (e.g. snowflake, duckdb, postgres, bigquery); "
-                              "default: the warehouse's. It is transpiled to the warehouse's dialect."),
+        dialect: Annotated[str | None, Field(
+            description="The SQL's dialect (e.g. postgres); default the warehouse's.")
         ] = None,
     ) -> SqlVerdict:
-        """Check a statement without running it: would run_query accept it, what kind of statement it is,
-        which tables it reads, and (given another dialect) the same SQL in the warehouse's dialect."""
+        """Would run_query accept this SQL? Its kind, the tables it reads and, from another dialect,
+        the SQL transpiled."""
         warehouse = await runtime.warehouse()
         source = _dialect_name(dialect) if dialect else warehouse.dialect
         # The same verdict run_query would reach, on what would run (the transpiled text).

@@ -1,4 +1,4 @@
-"""The tool surface (names, input/output schemas, annotations) is a contract.
+"""The tool surface (names, descriptions, input/output schemas, annotations) is a contract.
 
 A change to it must be deliberate: regenerate the snapshot with
 `SNOWMCP_UPDATE_SNAPSHOT=1 pytest tests/contract/test_tool_surface.py` and
@@ -34,6 +34,7 @@ async def _surface(server_name: str, settings: Settings) -> list[dict[str, Any]]
         {
             "name": t.name,
             "title": t.title,
+            "description": t.description,
             "input_schema": t.input_schema,
             "output_schema": t.output_schema,
             "annotations": t.annotations.model_dump(mode="json", exclude_none=True) if t.annotations else None,

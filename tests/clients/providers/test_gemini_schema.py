@@ -74,3 +74,23 @@ def test_arrays_without_items_and_objects_without_type() -> None:
     assert out == {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"}},
                                                     "m": {"type": "object"},
                                                     "any": {"type": "string", "description": "a value"}}}
+
+
+def test_every_published_tool_schema_converts_for_gemini() -> None:
+    """The servers' compact schemas (type lists, enums without a type, inlined or shared `$defs`)
+    as Gemini reads them: typed everywhere, enums kept, accepted by google-genai's own model."""
+    import json
+    from pathlib import Path
+
+    from google.genai import types
+
+    surface = json.loads((Path(__file__).parents[2] / "contract/tool_surface.json").read_text())
+    for tools in surface.values():
+        for tool in tools:
+            converted = to_gemini_schema(tool["input_schema"])
+            types.Schema.model_validate(converted)
+            text = json.dumps(converted)
+            assert "$ref" not in text and "additionalProperties" not in text, tool["name"]
+    metric = to_gemini_schema(next(t for t in surface["analytics"] if t["name"] == "time_series")["input_schema"])
+    assert metric["properties"]["metric"]["properties"]["fn"]["type"] == "string"
+    assert "percentile" in metric["properties"]["metric"]["properties"]["fn"]["enum"]

@@ -1,0 +1,32 @@
+"""The words of the tool catalog: one description per kind of argument, shared by every server.
+
+A tool's parameter is annotated with one of these types (bounds stay at the tool, where they
+differ). Descriptions say what the name, type, enum and bounds of the schema do not: the catalog is
+read by the model in every conversation, so each says it once and briefly. A parameter whose name
+and schema say everything (`grain` with its enum, `limit` with its bounds) has no description.
+
+What holds for every tool of a server is said once, in the server's instructions, not on each
+parameter: a `table` is DATABASE.SCHEMA.TABLE (SCHEMA.TABLE and TABLE resolve too), which would
+otherwise be repeated on two dozen parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+SINCE = 'A duration ("24h", "7d") or an ISO timestamp.'
+
+Table = str  # DATABASE.SCHEMA.TABLE: the servers' instructions say so once
+OptionalTable = str | None
+Tables = Annotated[list[str] | None, Field(max_length=200, description="Tables as DATABASE.SCHEMA.TABLE.")]
+Columns = list[str] | None  # none: all of them
+TimeColumn = Annotated[str, Field(description="A DATE or TIMESTAMP column.")]
+Start = Annotated[str | None, Field(description="ISO date/time, included.")]
+End = Annotated[str | None, Field(description="ISO date/time, excluded.")]
+Since = Annotated[str, Field(description=SINCE)]
+OptionalSince = Annotated[str | None, Field(description=SINCE)]
+Sql = Annotated[str, Field(description="One read-only SQL statement.")]
+Pipeline = Annotated[str, Field(description="Id or name from list_pipelines.")]
+OptionalPipeline = Annotated[str | None, Field(description="A pipeline id or name.")]
