@@ -11,19 +11,19 @@ query id, and cancelled there.
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from snowmcp.common.concurrency import current_session
-from snowmcp.common.errors import NotFound, QueryTimeout
+from snowmcp.common.errors import InvalidArgument, NotFound, QueryTimeout
 from snowmcp.common.long_calls import RunningCall, parse_stored_handle
 from snowmcp.common.pages import is_page_token
 from snowmcp.common.runtime import ServerRuntime
 from snowmcp.common.toolkit import Toolset, structured_result
 from snowmcp.common.warehouse.base import StoredResults
 
-Handle = Annotated[str, Field(max_length=200, description="A query_handle, or a next_page token.")]
+MAX_HANDLE_CHARS = 200
 
 
 class PolledResult(BaseModel):
@@ -42,9 +42,9 @@ def add_handle_tools(tools: Toolset, runtime: ServerRuntime) -> None:
     long_calls = runtime.long_calls
 
     @tools.tool(title="Get query result", read_only=True, idempotent=True, open_world=False)
-    async def get_query_result(query_handle: Handle) -> PolledResult:
-        """Wait for the result of a call that answered status "running", or fetch the next page of a
-        cut result. Returns the same shape as the original tool, or status "running" again."""
+    async def get_query_result(query_handle: str) -> PolledResult:
+        """Poll a "running" call, or fetch a next_page."""
+        _check(query_handle)
         owner = current_session.get()
         stored = parse_stored_handle(query_handle)
         if is_page_token(query_handle):
@@ -66,8 +66,9 @@ def add_handle_tools(tools: Toolset, runtime: ServerRuntime) -> None:
             return RunningCall(query_handle=handle, tool="run_query", elapsed_ms=int((time.monotonic() - started) * 1000))
 
     @tools.tool(title="Cancel query", read_only=True, destructive=False, idempotent=True, open_world=False)
-    async def cancel_query(query_handle: Handle) -> CancelOutcome:
-        """Cancel a call that answered status "running"; its statement is cancelled in the warehouse."""
+    async def cancel_query(query_handle: str) -> CancelOutcome:
+        """Cancel a "running" call."""
+        _check(query_handle)
         owner, stored = current_session.get(), parse_stored_handle(query_handle)
         if stored is not None and not long_calls.knows(query_handle, owner):
             warehouse = await runtime.warehouse()
@@ -78,3 +79,7 @@ def add_handle_tools(tools: Toolset, runtime: ServerRuntime) -> None:
             cancelled = await long_calls.cancel(query_handle, owner)
         return CancelOutcome(query_handle=query_handle, cancelled=cancelled)
 
+
+def _check(handle: str) -> None:
+    if len(handle) > MAX_HANDLE_CHARS:
+        raise InvalidArgument(f"not a query handle or next_page token ({len(handle)} characters)")

@@ -16,17 +16,17 @@ from typing import Annotated
 
 from pydantic import Field
 
-SINCE = 'A duration ("24h", "7d") or an ISO timestamp.'
+SINCE = 'Duration ("24h", "7d") or ISO time.'
 
 Table = str  # DATABASE.SCHEMA.TABLE: the servers' instructions say so once
 OptionalTable = str | None
 Tables = Annotated[list[str] | None, Field(max_length=200, description="Tables as DATABASE.SCHEMA.TABLE.")]
 Columns = list[str] | None  # none: all of them
-TimeColumn = Annotated[str, Field(description="A DATE or TIMESTAMP column.")]
+TimeColumn = str  # a DATE or TIMESTAMP column (the analytics instructions say so)
 Start = Annotated[str | None, Field(description="ISO date/time, included.")]
 End = Annotated[str | None, Field(description="ISO date/time, excluded.")]
 Since = Annotated[str, Field(description=SINCE)]
 OptionalSince = Annotated[str | None, Field(description=SINCE)]
-Sql = Annotated[str, Field(description="One read-only SQL statement.")]
+Sql = str  # the tools say what SQL they take
 Pipeline = Annotated[str, Field(description="Id or name from list_pipelines.")]
 OptionalPipeline = Annotated[str | None, Field(description="A pipeline id or name.")]

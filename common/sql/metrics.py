@@ -29,14 +29,14 @@ _ZERO_WHEN_EMPTY = {"count", "count_distinct", "sum"}
 
 
 class Metric(BaseModel):
-    """One aggregate; count without a column counts rows."""
+    # How to use it is told once, in the analytics server's instructions (the catalog stays small).
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
     fn: MetricFn
     column: str | None = None
     as_: str | None = Field(None, alias="as", max_length=MAX_ALIAS)
-    p: float | None = Field(None, gt=0, lt=1, description="For percentile.")
+    p: float | None = Field(None, gt=0, lt=1)  # for percentile
 
     @property
     def name(self) -> str:
@@ -54,15 +54,13 @@ class Metric(BaseModel):
 
 
 class Filter(BaseModel):
-    """A row condition; all must hold."""
+    # A row condition; the analytics server's instructions say how `value` reads.
 
     model_config = ConfigDict(extra="forbid")
 
     column: str
     op: FilterOp
-    value: Scalar | list[Scalar] | None = Field(
-        None, description="A list for in/not_in; [low, high] for between."
-    )
+    value: Scalar | list[Scalar] | None = None
 
     @field_validator("value")
     @classmethod

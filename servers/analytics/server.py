@@ -15,7 +15,10 @@ Answers "what does this data look like and what changed" without writing SQL; ev
 computed by the warehouse. profile_table first for an unfamiliar table; aggregate for metrics by
 group; time_series for a metric over time; detect_anomalies for unusual days/hours;
 compare_periods for "what changed and who drove it"; histogram, value_counts and correlations for
-distributions. Tables are DATABASE.SCHEMA.TABLE; each result carries the SQL that produced it."""
+distributions. Tables are DATABASE.SCHEMA.TABLE; time_column is a DATE or TIMESTAMP column. A
+metric is {fn, column, p for percentile}; count without a column counts rows. filters all hold:
+{column, op, value}, value a list for in/not_in and [low, high] for between. Each result carries
+the SQL that produced it."""
 
 
 def build_server(settings: Settings | None = None, *, warehouse: Warehouse | None = None) -> MCPServer:

@@ -155,7 +155,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         method: Annotated[Method, Field(description="zscore (mean/stddev) or mad (median, robust).")] = "zscore",
         sensitivity: Annotated[float, Field(gt=0, le=100, description="Flag |score| >= this.")] = 3.0,
         seasonality: Annotated[Seasonality | None, Field(
-            description="weekly: same weekday/hour of week; daily: same hour of day (grain hour).")] = None,
+            description="Compare with the same weekday (weekly) or hour of day (daily).")] = None,
         window: Annotated[int, Field(ge=2, le=1_000, description="Past points in each baseline.")] = 28,
         filters: Filters = [],  # noqa: B006
     ) -> Anomalies:

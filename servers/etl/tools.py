@@ -40,8 +40,8 @@ def build_tools(registry: Registry) -> Toolset:
         name_like: Annotated[str | None, Field(
             description="Text in the name or id, any case; * ? wildcards.")] = None,
     ) -> PipelineList:
-        """Every pipeline (audit jobs, dbt nodes, Snowflake tasks, dynamic tables, loads, pipes)
-        with its SLA, owner and last run; start here for ids."""
+        """Every pipeline (audit jobs, dbt nodes, tasks, dynamic tables, loads, pipes): SLA, owner,
+        last run. Start here."""
         snap = await Snapshot.take(registry)
         picked = [p for p in snap.pipelines if (source is None or p.source == source) and _like(p, name_like)]
         return PipelineList(pipelines=picked, count=len(picked), **registry.sourced())
@@ -91,8 +91,8 @@ def build_tools(registry: Registry) -> Toolset:
     async def diagnose_run(
         run_id: Annotated[str, Field(description="From recent_runs or failed_runs.")],
     ) -> Diagnosis:
-        """Why a run failed and what it affects: categorized error with the usual fix, last good
-        run, upstream state, similar failures, downstream impact."""
+        """Why a run failed: error category and usual fix, last good run, upstream state, similar
+        failures, downstream impact."""
         snap = await Snapshot.take(registry)
         return await diagnose(registry, snap, run_id)
 
@@ -128,8 +128,8 @@ def build_tools(registry: Registry) -> Toolset:
         pipeline: Pipeline,
         window: Annotated[int, Field(ge=5, le=1_000, description="Finished runs to look at.")] = 30,
     ) -> DurationTrends:
-        """A pipeline's duration and rows over its last `window` finished runs (p50/p95), flagging
-        unusual runs."""
+        """A pipeline's duration and rows over its last `window` finished runs (p50/p95), unusual ones
+        flagged."""
         snap = await Snapshot.take(registry)
         found = snap.resolve(pipeline)
         page = await registry.page(RunQuery(pipelines=(found.id,), statuses=tuple(sorted(FINISHED)), limit=window))
@@ -143,8 +143,7 @@ def build_tools(registry: Registry) -> Toolset:
 
     @tools.tool(long=True, title="Health summary", **read_only)
     async def health_summary() -> HealthSummary:
-        """The morning check: what is failing, running, late or stale, slow runs, and a headline of
-        what to fix first."""
+        """The morning check: failing, running, late, stale and slow, and what to fix first."""
         snap = await Snapshot.take(registry)
         return await health(registry, snap)
 

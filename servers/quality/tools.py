@@ -29,7 +29,7 @@ from snowmcp.servers.quality.suite_sources import SuiteSources
 from snowmcp.servers.quality.thresholds import __doc__ as THRESHOLDS_DOC
 
 Suite = Annotated[str | dict[str, Any], Field(
-    description="YAML or an object: table, filter?, checks, columns (see list_check_types).")]
+    description="YAML or an object (see list_check_types).")]
 
 
 def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFolders) -> Toolset:

@@ -76,7 +76,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         timeout_s: Annotated[float | None, Field(gt=0, description="Seconds before it is cancelled.")] = None,
     ) -> QueryResult:
         """Run one read-only statement (SELECT/WITH, SHOW, DESCRIBE, EXPLAIN); writes are refused.
-        Rows and bytes are capped (see `truncated`): aggregate in SQL."""
+        Results are capped (`truncated`): aggregate in SQL."""
         verdict = await runtime.guard(sql)
         return await runtime.query(verdict, tool="run_query", max_rows=max_rows, timeout_s=timeout_s, pageable=True,
                                    resumable=True)
@@ -105,8 +105,8 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
             description="The SQL's dialect (e.g. postgres); default the warehouse's.")
         ] = None,
     ) -> SqlVerdict:
-        """Would run_query accept this SQL? Its kind, the tables it reads and, from another dialect,
-        the SQL transpiled."""
+        """Would run_query accept this SQL? Its kind, tables and, from another dialect, the SQL
+        transpiled."""
         warehouse = await runtime.warehouse()
         source = _dialect_name(dialect) if dialect else warehouse.dialect
         # The same verdict run_query would reach, on what would run (the transpiled text).

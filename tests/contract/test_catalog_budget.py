@@ -20,7 +20,7 @@ pytestmark = pytest.mark.anyio
 
 SERVERS = ("query", "analytics", "etl", "quality")
 QUERY_ORDER = ["list_databases", "list_schemas", "list_tables", "describe_table", "sample_rows", "run_query",
-               "explain_query", "validate_sql"]
+               "explain_query", "validate_sql", "get_query_result", "cancel_query"]
 
 
 async def _tools(server_name: str, settings: Settings) -> list[Tool]:
