@@ -13,7 +13,10 @@ alike:
   the message and hint, for the model to act on; anything unexpected is logged
   with its traceback to stderr and reported without internals;
 - a pydantic result is sent once as structured content, with the same JSON
-  (compact) as the text block for clients that read only text.
+  (compact) as the text block for clients that read only text;
+- a tool declared with a `Chart` (`common.charts`) links its MCP Apps page in
+  `_meta.ui.resourceUri` and takes `chart: bool = False`; with `chart=true` a PNG
+  of the result is added as an image block.
 """
 
 from __future__ import annotations
@@ -22,17 +25,20 @@ import functools
 import inspect
 import logging
 import typing
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
+import anyio
 import pydantic_core
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from snowmcp.common.charts import Chart, image_block, render_png
 
 from snowmcp.common import progress
 from snowmcp.common.concurrency import current_session
@@ -48,6 +54,7 @@ ToolFn = Callable[..., Awaitable[BaseModel]]
 class _ToolSpec:
     fn: ToolFn
     annotations: ToolAnnotations
+    chart: Chart | None = None
 
 
 class Toolset:
@@ -65,8 +72,10 @@ class Toolset:
         destructive: bool = True,
         idempotent: bool = False,
         open_world: bool = True,
+        chart: Chart | None = None,
     ) -> Callable[[ToolFn], ToolFn]:
-        """Declare a tool; the function's docstring is what the model reads."""
+        """Declare a tool; the function's docstring is what the model reads. With `chart`, its
+        results are drawn: in the host by the app page, as a PNG when the caller asks."""
 
         def decorator(fn: ToolFn) -> ToolFn:
             annotations = ToolAnnotations(
@@ -76,7 +85,7 @@ class Toolset:
                 idempotent_hint=idempotent,
                 open_world_hint=open_world,
             )
-            self._specs.append(_ToolSpec(fn, annotations))
+            self._specs.append(_ToolSpec(fn, annotations, chart))
             return fn
 
         return decorator
@@ -84,14 +93,16 @@ class Toolset:
     def register(self, server: MCPServer) -> None:
         for spec in self._specs:
             server.add_tool(
-                self._wrap(spec.fn),
+                self._wrap(spec),
                 name=spec.fn.__name__,
                 title=spec.annotations.title,
                 annotations=spec.annotations,
                 structured_output=True,
+                meta={"ui": {"resourceUri": spec.chart.app_uri}} if spec.chart else None,
             )
 
-    def _wrap(self, fn: ToolFn) -> Callable[..., Awaitable[CallToolResult]]:
+    def _wrap(self, spec: _ToolSpec) -> Callable[..., Awaitable[CallToolResult]]:
+        fn, chart = spec.fn, spec.chart
         name = fn.__name__
         server_name = self.server_name
 
@@ -100,6 +111,7 @@ class Toolset:
         @functools.wraps(fn)
         async def call(*args: Any, **kwargs: Any) -> CallToolResult:
             context = kwargs.get(own_context) if own_context else kwargs.pop(_CONTEXT, None)
+            wants_chart = bool(kwargs.pop(CHART_ARGUMENT, False)) if chart else False
             session_token = current_session.set(_session_of(context))
             progress_token = progress.bind(context)
             with tool_span(server_name, name) as stats:
@@ -120,25 +132,65 @@ class Toolset:
                 finally:
                     current_session.reset(session_token)
                     progress.unbind(progress_token)
-            return structured_result(result)
+                image = await _chart_image(chart, result, name) if wants_chart and chart else None
+            return structured_result(result, extra=[image] if image else ())
 
-        if own_context is None:  # ask the SDK for the Context too: it carries the session
-            with_context(call, fn)
+        extra = [] if own_context else [_context_parameter()]
+        if chart:
+            extra.append(_chart_parameter())
+        if extra:  # ask the SDK for the Context too (it carries the session), and take `chart`
+            with_parameters(call, fn, extra)
         return call
 
 
 _CONTEXT = "snowmcp_context"  # no leading underscore: the SDK refuses those
 
 
+CHART_ARGUMENT = "chart"
+ChartFlag = Annotated[bool, Field(description="Also return the result as a PNG chart.")]
+
+
+def _context_parameter() -> inspect.Parameter:
+    """A keyword-only Context parameter the SDK fills (and leaves out of the schema)."""
+    return inspect.Parameter(_CONTEXT, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Context)
+
+
+def _chart_parameter() -> inspect.Parameter:
+    return inspect.Parameter(CHART_ARGUMENT, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=ChartFlag)
+
+
 def with_context(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> None:
-    """Give `wrapper` a keyword-only Context parameter the SDK fills (and leaves out of the schema)."""
+    """Give `wrapper` the signature of `fn` plus a Context parameter the SDK fills."""
+    with_parameters(wrapper, fn, [_context_parameter()])
+
+
+def with_parameters(wrapper: Callable[..., Any], fn: Callable[..., Any], extra: list[inspect.Parameter]) -> None:
+    """Give `wrapper` the signature of `fn` plus the keyword-only parameters `extra`."""
     hints = typing.get_type_hints(fn, include_extras=True)  # resolved: tool modules use string annotations
     signature = inspect.signature(fn)
+    if any(p.name in signature.parameters for p in extra):
+        raise TypeError(f"{fn.__name__} declares a parameter the tool wrapper adds: {[p.name for p in extra]}")
     parameters = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()]
-    extra = inspect.Parameter(_CONTEXT, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Context)
     wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[*parameters, extra], return_annotation=hints.get("return", signature.return_annotation))
-    wrapper.__annotations__ = {**hints, _CONTEXT: Context}
+        parameters=[*parameters, *extra], return_annotation=hints.get("return", signature.return_annotation))
+    wrapper.__annotations__ = {**hints, **{p.name: p.annotation for p in extra}}
+
+
+async def _chart_image(chart: Chart, result: BaseModel, tool: str) -> ContentBlock | None:
+    """The PNG block of `result`, or None when there is nothing to draw. A chart that cannot be
+    rendered is logged and left out: the result itself is still the answer."""
+    spec = chart.spec_for(result)
+    if spec is None:
+        return None
+    try:
+        png = await anyio.to_thread.run_sync(render_png, spec)
+    except ImportError:
+        log.warning("chart for %s not drawn: vl-convert-python is not installed", tool)
+        return None
+    except Exception:
+        log.exception("chart for %s not drawn", tool)
+        return None
+    return image_block(png)
 
 
 def _session_of(context: Any) -> str | None:
@@ -161,11 +213,12 @@ def _session_of(context: Any) -> str | None:
     return f"caller:{token.client_id}" if token is not None and token.client_id else None
 
 
-def structured_result(result: BaseModel) -> CallToolResult:
-    """One payload: structured content, and the same JSON as the text block."""
+def structured_result(result: BaseModel, *, extra: Sequence[ContentBlock] = ()) -> CallToolResult:
+    """One payload: structured content, and the same JSON as the text block (then `extra` blocks,
+    such as a chart the caller asked for)."""
     data = result.model_dump(mode="json", by_alias=True)
     text = pydantic_core.to_json(data).decode()
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+    return CallToolResult(content=[TextContent(type="text", text=text), *extra], structured_content=data)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from snowmcp.common.runtime import ServerRuntime
 from snowmcp.common.server_factory import new_server
 from snowmcp.common.settings import Settings
 from snowmcp.common.warehouse.base import Warehouse
+from snowmcp.servers.analytics.app_page import charts_app
 from snowmcp.servers.analytics.tools import build_tools
 
 INSTRUCTIONS = """\
@@ -21,6 +22,6 @@ distributions. Tables are DATABASE.SCHEMA.TABLE; each result carries the SQL tha
 def build_server(settings: Settings | None = None, *, warehouse: Warehouse | None = None) -> MCPServer:
     """The analytics server on the configured warehouse (or on `warehouse`, for tests)."""
     runtime = ServerRuntime("analytics", settings or Settings(), warehouse)
-    server = new_server(runtime, instructions=INSTRUCTIONS)
+    server = new_server(runtime, instructions=INSTRUCTIONS, extensions=[charts_app()])
     build_tools(runtime).register(server)
     return server

@@ -19,7 +19,7 @@ from snowmcp.common.sql.profile import profile_statements
 from snowmcp.common.sql.time_series import Grain, SeriesRows, SeriesSpec, read_series, series_query
 from snowmcp.common.toolkit import Toolset
 from snowmcp.common.warehouse.base import TableDescription
-from snowmcp.servers.analytics import statements
+from snowmcp.servers.analytics import charts, statements
 from snowmcp.servers.analytics.models import (
     Anomalies, Anomaly, AggregateResult, Bin, Contributor, Correlation, Correlations, Histogram, LeftOut,
     PeriodComparison,
@@ -76,7 +76,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         warehouse = await runtime.warehouse()
         return description, TableColumns(description, warehouse.dialect)
 
-    @tools.tool(title="Profile table", **read_only)
+    @tools.tool(title="Profile table", chart=charts.PROFILE, **read_only)
     async def profile_table(
         table: TableName,
         ctx: Context,
@@ -132,7 +132,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         return AggregateResult(table=str(description.ref), columns=names, rows=rows, truncated=truncated,
                                groups_total=groups, **run.provenance())
 
-    @tools.tool(title="Time series", **read_only)
+    @tools.tool(title="Time series", chart=charts.TIME_SERIES, **read_only)
     async def time_series(
         table: TableName,
         time_column: TimeColumn,
@@ -157,7 +157,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
                           grain=grain, points=points, buckets_total=series.buckets_total,
                           truncated=series.left_out > 0, left_out=_left_out(series), **run.provenance())
 
-    @tools.tool(title="Detect anomalies", **read_only)
+    @tools.tool(title="Detect anomalies", chart=charts.ANOMALIES, **read_only)
     async def detect_anomalies(
         table: TableName,
         time_column: TimeColumn,
@@ -203,7 +203,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
                          anomalies_total=found, truncated=left_out is not None or found > len(anomalies),
                          left_out=left_out, anomalies=anomalies, **run.provenance())
 
-    @tools.tool(title="Compare periods", **read_only)
+    @tools.tool(title="Compare periods", chart=charts.COMPARISON, **read_only)
     async def compare_periods(
         table: TableName,
         time_column: TimeColumn,
@@ -247,7 +247,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
             change=change, change_percent=_percent(change, before), contributors=contributors, groups_total=groups,
             **run.provenance())
 
-    @tools.tool(title="Histogram", **read_only)
+    @tools.tool(title="Histogram", chart=charts.HISTOGRAM, **read_only)
     async def histogram(
         table: TableName,
         column: Annotated[str, Field(description="A numeric column.")],
