@@ -83,7 +83,8 @@
   function watchSize() {
     var last = "";
     function report() {
-      var size = { width: Math.ceil(document.documentElement.scrollWidth), height: Math.ceil(document.documentElement.scrollHeight) };
+      var box = document.body.getBoundingClientRect();  // the content's own size, not the viewport's
+      var size = { width: Math.ceil(box.width), height: Math.ceil(box.height) };
       var key = size.width + "x" + size.height;
       if (key !== last) { last = key; notify("ui/notifications/size-changed", size); }
     }
@@ -156,9 +157,15 @@
   function fmt(value) {
     if (value === null || value === undefined) return "n/a";
     if (typeof value !== "number") return String(value);
+    if (value === 0) return "0";  // -0 too
     var abs = Math.abs(value);
-    if (abs >= 1e6 || (abs > 0 && abs < 1e-3)) return value.toExponential(2);
+    if (abs >= 1e9) return trim(value / 1e9) + "B";
+    if (abs >= 1e6) return trim(value / 1e6) + "M";
+    if (abs < 1e-3) return value.toExponential(2);
     return (Math.round(value * 1000) / 1000).toLocaleString("en-US");
+  }
+
+  function trim(value) { return String(Math.round(value * 100) / 100);
   }
 
   function width() { return Math.max(320, Math.min(1100, (root.clientWidth || 720) - 8)); }
@@ -219,7 +226,8 @@
     var count = Math.min(6, times.length);
     for (var i = 0; i < count; i++) {
       var t = times[Math.round(i * (times.length - 1) / Math.max(1, count - 1))];
-      el("text", { x: x(t.ms), y: f.y0 + 16, "text-anchor": "middle" }, axis).textContent = shortTime(t.text);
+      var anchor = count > 1 && i === 0 ? "start" : count > 1 && i === count - 1 ? "end" : "middle";
+      el("text", { x: x(t.ms), y: f.y0 + 16, "text-anchor": anchor }, axis).textContent = shortTime(t.text);
     }
   }
 
