@@ -101,21 +101,26 @@ def compare_spec(result: PeriodComparison) -> VegaLite | None:
 
 
 def profile_spec(result: TableProfile) -> VegaLite | None:
-    views = [view for column in result.columns if (view := _column_view(column)) is not None]
-    if not views:
+    drawn = [column for column in result.columns if column.p50 is not None or column.top_values]
+    if not drawn:
         return None
+    columns = min(3, len(drawn))
+    rows = -(-min(len(drawn), PROFILE_COLUMNS) // columns)
+    size = (max(250, (PNG_WIDTH - 40 * (columns - 1)) // columns), max(130, PNG_HEIGHT // rows - 60))
+    views = [_column_view(column, size) for column in drawn]
     shown = views[:PROFILE_COLUMNS]
     more = f" (the first {len(shown)} of {len(views)} columns drawn)" if len(views) > len(shown) else ""
     spec = base_spec(f"profile of {result.table}: {result.row_count} rows{more}", [])
     del spec["data"]
     spec["concat"] = shown
-    spec["columns"] = 3
+    spec["columns"] = columns
     return spec
 
 
-def _column_view(column: Any) -> dict[str, Any] | None:
+def _column_view(column: Any, dimensions: tuple[int, int]) -> dict[str, Any]:
+    """A column's quantiles (numbers) or top values (the others)."""
     title = f"{column.name} ({column.kind}, {column.null_percent:g}% null)"
-    size = {"width": 250, "height": 130, "title": title}
+    size = {"width": dimensions[0], "height": dimensions[1], "title": title}
     if column.p50 is not None:
         row = {k: getattr(column, k) for k in ("p01", "p25", "p50", "p75", "p99")}
         row.update(min=_float(column.min), max=_float(column.max))
@@ -129,12 +134,10 @@ def _column_view(column: Any) -> dict[str, Any] | None:
             {"mark": {"type": "tick", "color": "white", "thickness": 3, "size": 40},
              "encoding": {"x": {"field": "p50", **x}}},
         ]}
-    if column.top_values:
-        rows = [{"value": str(v.value), "count": v.count} for v in column.top_values[:TOP_VALUES]]
-        return {**size, "data": {"values": rows}, "mark": {"type": "bar", "color": NEUTRAL},
-                "encoding": {"y": {"field": "value", "type": "nominal", "sort": "-x", "title": None},
-                             "x": {"field": "count", "type": "quantitative", "title": "rows"}}}
-    return None
+    rows = [{"value": str(v.value), "count": v.count} for v in (column.top_values or [])[:TOP_VALUES]]
+    return {**size, "data": {"values": rows}, "mark": {"type": "bar", "color": NEUTRAL},
+            "encoding": {"y": {"field": "value", "type": "nominal", "sort": "-x", "title": None},
+                         "x": {"field": "count", "type": "quantitative", "title": "rows"}}}
 
 
 def _float(value: Any) -> float | None:
