@@ -14,6 +14,7 @@ expression can be evaluated in the view of an MCP Apps host page as in the page 
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
@@ -40,6 +41,7 @@ class Chromium:
         self._ids = itertools.count(1)
 
     def __enter__(self) -> Chromium:
+        self._stack = contextlib.ExitStack()
         self._profile = tempfile.TemporaryDirectory(prefix="snowmcp-chromium-")
         self._process = subprocess.Popen(
             [self.executable, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -47,12 +49,12 @@ class Chromium:
              "--remote-debugging-port=0", f"--user-data-dir={self._profile.name}", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         url = self._devtools_url()
-        self._socket: ClientConnection = connect(url, max_size=64 * 2**20, open_timeout=20)
+        self._socket: ClientConnection = self._stack.enter_context(connect(url, max_size=64 * 2**20, open_timeout=20))
         self._events: list[dict[str, Any]] = []
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._socket.close()
+        self._stack.close()
         self._process.terminate()
         try:
             self._process.wait(10)
