@@ -273,7 +273,8 @@
     var marks = (data.anomalies || []).map(function (a) {
       var t = time(a.time); return t && { ms: t.ms, text: a.time, value: num(a.value), expected: num(a.expected), a: a };
     }).filter(function (m) { return m && m.value !== null; });
-    header((data.anomalies_total || 0) + " anomalies in " + data.metric + " per " + data.grain,
+    var total = data.anomalies_total || 0;
+    header(total + (total === 1 ? " anomaly" : " anomalies") + " in " + data.metric + " per " + data.grain,
       data.table + " \u00b7 " + data.method + ", |score| \u2265 " + data.sensitivity + " \u00b7 " + data.points_scored +
       " of " + data.buckets_total + " buckets scored");
     var series = state.series || [];
