@@ -78,3 +78,19 @@ def test_host_call_prints_the_saved_paths_on_stderr_and_only_the_result_on_stdou
     saved = [line.removeprefix("saved ") for line in called.stderr.splitlines() if line.startswith("saved ")]
     assert sorted(Path(p).suffix for p in saved) == [".html", ".png"] and all(Path(p).parent == out for p in saved)
     assert "\r" not in called.stderr  # not a terminal: no progress bar
+
+
+def test_chat_saves_its_transcript_and_what_the_calls_left_and_names_them(demo_db: Path, tmp_path: Path) -> None:
+    env = server_env(f"duckdb://{demo_db}", SNOWMCP_STATE_DIR=str(tmp_path / "state"))
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"steps": [
+        {"say": "Drawing it.", "call": "analytics__histogram", "arguments": {**CALLS["histogram"], "chart": True}},
+        {"say": "Most orders are small."}]}))
+    out = tmp_path / "out"
+    result = snowmcp("host", "chat", "--provider", "scripted", "--script", str(script), "--prompt", "amounts?",
+                     "--out", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    saved = [line.strip().removeprefix("saved ") for line in result.stdout.splitlines() if "saved " in line]
+    assert sorted(Path(p).suffix for p in saved) == [".html", ".png"] and all(Path(p).exists() for p in saved)
+    transcript = (out / "transcript.txt").read_text()
+    assert "you> amounts?" in transcript and "-> analytics__histogram" in transcript and saved[0] in transcript
