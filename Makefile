@@ -23,7 +23,11 @@ CONNECTOR4_TESTS := tests/common/test_snowflake_backend.py tests/common/test_sno
 	tests/common/test_snowflake_connector_types.py tests/common/test_readme_snowflake_examples.py \
 	tests/common/test_doctor.py tests/common/test_snowflake_round_trips.py
 
-.PHONY: demo test bench install tools fakesnow connector4 mcpb clean
+# Headless Chromium for the charts' browser tests (tests/browser.py): Debian's package, installed with apt
+# when the machine has none (as root, or through sudo). SNOWMCP_CHROMIUM may name another binary.
+CHROMIUM_PACKAGES := chromium fonts-dejavu-core
+
+.PHONY: demo test bench install tools fakesnow connector4 chromium mcpb clean
 
 # The runtime alone: what `make demo` needs (pip's own lines show the progress).
 $(BIN)/.runtime: pyproject.toml
@@ -65,11 +69,18 @@ $(CONNECTOR4_VENV)/.installed: Makefile pyproject.toml
 
 connector4: $(CONNECTOR4_VENV)/.installed
 
+chromium:
+	@if [ -n "$$SNOWMCP_CHROMIUM" ] || command -v chromium >/dev/null 2>&1; then :; else \
+		echo "make: installing Debian's chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(CHROMIUM_PACKAGES); \
+	fi
+
 demo: $(BIN)/.runtime
 	$(BIN)/snowmcp demo init
 	$(BIN)/snowmcp demo tour
 
-test: install tools fakesnow connector4
+test: install tools fakesnow connector4 chromium
 	PATH="$(NODE_BIN):$$PATH" MCP_CATALOG_PATH="$(abspath $(TOOLS))/catalog.json" $(BIN)/python -m pytest -q
 	@echo "make: the Snowflake backend tests again, with snowflake-connector-python 4.8.1 ($(CONNECTOR4_VENV))"
 	$(CONNECTOR4_VENV)/bin/python -m pytest -q -p no:cacheprovider $(CONNECTOR4_TESTS)

@@ -218,3 +218,30 @@ class LongCalls:
         for call in finished:
             if now - (call.finished or now) > self.keep_s or len(self._calls) >= self.max_calls:
                 self._drop(call)
+
+
+def admit_running(server: Any, name: str) -> None:
+    """Let a long tool's published output schema (and the SDK's check of what it returns) admit
+    both its own result plus `status: "done"`, and a `RunningCall`.
+
+    FuncMetadata's fields are read on every call, so they are replaced after registration; the
+    tool manager is private in SDK 2.3 (tests/common/test_long_calls.py covers this path)."""
+    import typing
+
+    from pydantic import create_model
+
+    metadata = server._tool_manager.get_tool(name).fn_metadata  # type: ignore[union-attr]
+    model = metadata.output_model
+    done = dict(metadata.output_schema or {})
+    defs = done.pop("$defs", None)
+    if "status" in model.model_fields:  # its own status (never "running") says it is done
+        done_model = model
+    else:
+        done_model = create_model(f"{model.__name__}Done", __base__=model, status=(typing.Literal["done"], "done"))
+        done["properties"] = {"status": {"const": "done"}, **done.get("properties", {})}
+        done["required"] = ["status", *done.get("required", [])]
+    schema: dict[str, Any] = {"type": "object", "anyOf": [done, RUNNING_SCHEMA]}
+    if defs:
+        schema["$defs"] = defs
+    metadata.output_schema = schema
+    metadata.output_model = typing.Union[done_model, RunningCall]  # noqa: UP007 (a runtime union of types)

@@ -14,7 +14,7 @@ import hmac
 import ipaddress
 import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -22,6 +22,7 @@ import anyio
 
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
+from mcp.server.extension import Extension
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
@@ -84,8 +85,10 @@ def new_server(
     *,
     instructions: str,
     public_url: str = "http://127.0.0.1:8000",
+    extensions: Sequence[Extension] = (),
 ) -> MCPServer:
-    """An empty MCPServer for `runtime`; the caller registers its tools on it."""
+    """An empty MCPServer for `runtime` (with `extensions`, such as MCP Apps); the caller registers
+    its tools on it."""
     settings = runtime.settings
 
     @asynccontextmanager
@@ -109,7 +112,7 @@ def new_server(
         version=__version__,
         log_level=settings.log_level,
         lifespan=lifespan,
-        extensions=[TasksExtension(runtime.long_calls)],
+        extensions=[TasksExtension(runtime.long_calls), *extensions],
         **auth,
     )
 

@@ -16,7 +16,10 @@ alike:
   (compact) as the text block for clients that read only text;
 - a tool declared `long=True` runs through `common.long_calls`: after
   `SNOWMCP_CALL_WAIT_S` it answers `status: "running"` with a handle, and its
-  results say `status: "done"` (its output schema admits both).
+  results say `status: "done"` (its output schema admits both);
+- a tool declared with a `Chart` (`common.charts`) links its MCP Apps page in
+  `_meta.ui.resourceUri` and takes `chart: bool = False`; with `chart=true` a PNG
+  of the result is added as an image block.
 
 Tools are registered in the order they are declared (a stable catalog order); `SNOWMCP_TOOLS`
 (`Settings.tools`) registers only the tools it names, and a name the server does not have is a
@@ -29,7 +32,7 @@ import functools
 import inspect
 import logging
 import typing
-from collections.abc import Awaitable, Callable, Collection, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -37,15 +40,16 @@ from typing import Any
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
 import pydantic_core
 from pydantic import BaseModel
 
 from snowmcp.common import progress
 from snowmcp.common.catalog import tool_description
+from snowmcp.common.charts import Chart, chart_image
 from snowmcp.common.concurrency import current_session
 from snowmcp.common.errors import ConfigError, NotFound, SnowmcpError
-from snowmcp.common.long_calls import RUNNING_SCHEMA, LongCalls, RunningCall
+from snowmcp.common.long_calls import LongCalls, admit_running
 from snowmcp.common.telemetry import tool_span
 
 log = logging.getLogger("snowmcp.tools")
@@ -57,7 +61,8 @@ ToolFn = Callable[..., Awaitable[BaseModel]]
 class _ToolSpec:
     fn: ToolFn
     annotations: ToolAnnotations
-    long: bool
+    long: bool = False
+    chart: Chart | None = None
 
 
 class Toolset:
@@ -77,9 +82,11 @@ class Toolset:
         idempotent: bool = False,
         open_world: bool = True,
         long: bool = False,
+        chart: Chart | None = None,
     ) -> Callable[[ToolFn], ToolFn]:
         """Declare a tool; the function's docstring is what the model reads. `long`: its work may
-        outlive a host's call (statements of unbounded cost), see `common.long_calls`."""
+        outlive a host's call (statements of unbounded cost), see `common.long_calls`. With `chart`,
+        its results are drawn: in the host by the app page, as a PNG when the caller asks."""
 
         def decorator(fn: ToolFn) -> ToolFn:
             annotations = ToolAnnotations(
@@ -89,7 +96,7 @@ class Toolset:
                 idempotent_hint=idempotent,
                 open_world_hint=open_world,
             )
-            self._specs.append(_ToolSpec(fn, annotations, long and self.long_calls is not None))
+            self._specs.append(_ToolSpec(fn, annotations, long and self.long_calls is not None, chart))
             return fn
 
         return decorator
@@ -117,12 +124,14 @@ class Toolset:
                 description=tool_description(spec.fn),
                 annotations=spec.annotations,
                 structured_output=True,
+                meta={"ui": {"resourceUri": spec.chart.app_uri}} if spec.chart else None,
             )
             if spec.long:
-                _admit_running(server, spec.fn.__name__)
+                admit_running(server, spec.fn.__name__)
 
     def _wrap(self, spec: _ToolSpec) -> Callable[..., Awaitable[CallToolResult]]:
-        fn, name = spec.fn, spec.fn.__name__
+        fn, chart = spec.fn, spec.chart
+        name = fn.__name__
         server_name = self.server_name
         long_calls = self.long_calls if spec.long else None
 
@@ -131,6 +140,7 @@ class Toolset:
         @functools.wraps(fn)
         async def call(*args: Any, **kwargs: Any) -> CallToolResult:
             context = kwargs.get(own_context) if own_context else kwargs.pop(_CONTEXT, None)
+            wants_chart = bool(kwargs.pop(CHART_ARGUMENT, False)) if chart else False
             owner = session_of(context)
             session_token = current_session.set(owner)
             detached = False  # a long call that answered `running`: its progress has nobody to go to
@@ -162,27 +172,51 @@ class Toolset:
                 finally:
                     current_session.reset(session_token)
                     progress.unbind(progress_token)
+                image = await chart_image(chart, result, name) if wants_chart and chart else None
             if isinstance(result, CallToolResult):  # a tool that built its own (get_query_result)
                 return result
-            return structured_result(result, status="done" if long_calls is not None else None)
+            return structured_result(result, status="done" if long_calls is not None else None,
+                                     extra=[image] if image else ())
 
-        if own_context is None:  # ask the SDK for the Context too: it carries the session
-            with_context(call, fn)
+        extra = [] if own_context else [_context_parameter()]
+        if chart:
+            extra.append(_chart_parameter())
+        if extra:  # ask the SDK for the Context too (it carries the session), and take `chart`
+            with_parameters(call, fn, extra)
         return call
 
 
 _CONTEXT = "snowmcp_context"  # no leading underscore: the SDK refuses those
 
 
+CHART_ARGUMENT = "chart"
+ChartFlag = bool  # "chart: true adds a PNG": the tool descriptions and instructions say so
+
+
+def _context_parameter() -> inspect.Parameter:
+    """A keyword-only Context parameter the SDK fills (and leaves out of the schema)."""
+    return inspect.Parameter(_CONTEXT, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Context)
+
+
+def _chart_parameter() -> inspect.Parameter:
+    return inspect.Parameter(CHART_ARGUMENT, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=ChartFlag)
+
+
 def with_context(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> None:
-    """Give `wrapper` a keyword-only Context parameter the SDK fills (and leaves out of the schema)."""
+    """Give `wrapper` the signature of `fn` plus a Context parameter the SDK fills."""
+    with_parameters(wrapper, fn, [_context_parameter()])
+
+
+def with_parameters(wrapper: Callable[..., Any], fn: Callable[..., Any], extra: list[inspect.Parameter]) -> None:
+    """Give `wrapper` the signature of `fn` plus the keyword-only parameters `extra`."""
     hints = typing.get_type_hints(fn, include_extras=True)  # resolved: tool modules use string annotations
     signature = inspect.signature(fn)
+    if any(p.name in signature.parameters for p in extra):
+        raise TypeError(f"{fn.__name__} declares a parameter the tool wrapper adds: {[p.name for p in extra]}")
     parameters = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()]
-    extra = inspect.Parameter(_CONTEXT, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Context)
     wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[*parameters, extra], return_annotation=hints.get("return", signature.return_annotation))
-    wrapper.__annotations__ = {**hints, _CONTEXT: Context}
+        parameters=[*parameters, *extra], return_annotation=hints.get("return", signature.return_annotation))
+    wrapper.__annotations__ = {**hints, **{p.name: p.annotation for p in extra}}
 
 
 def session_of(context: Any) -> str | None:
@@ -205,40 +239,16 @@ def session_of(context: Any) -> str | None:
     return f"caller:{token.client_id}" if token is not None and token.client_id else None
 
 
-def structured_result(result: BaseModel, status: str | None = None) -> CallToolResult:
-    """One payload: structured content, and the same JSON as the text block. A long tool's
-    result says its `status` first: "done", unless it has a status of its own (quality's
-    pass/fail); a `RunningCall` says "running"."""
+def structured_result(result: BaseModel, status: str | None = None, *,
+                      extra: Sequence[ContentBlock] = ()) -> CallToolResult:
+    """One payload: structured content, and the same JSON as the text block (then `extra` blocks,
+    such as a chart the caller asked for). A long tool's result says its `status` first: "done",
+    unless it has a status of its own (quality's pass/fail); a `RunningCall` says "running"."""
     data = result.model_dump(mode="json", by_alias=True)
     if status is not None and "status" not in data:  # a result with a status of its own keeps it
         data = {"status": status, **data}
     text = pydantic_core.to_json(data).decode()
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
-
-
-def _admit_running(server: MCPServer, name: str) -> None:
-    """Let a long tool's published output schema (and the SDK's check of what it returns) admit
-    both its own result plus `status: "done"`, and a `RunningCall`.
-
-    FuncMetadata's fields are read on every call, so they are replaced after registration; the
-    tool manager is private in SDK 2.3 (tests/common/test_long_calls.py covers this path)."""
-    from pydantic import create_model
-
-    metadata = server._tool_manager.get_tool(name).fn_metadata  # type: ignore[union-attr]
-    model = metadata.output_model
-    done = dict(metadata.output_schema or {})
-    defs = done.pop("$defs", None)
-    if "status" in model.model_fields:  # its own status (never "running") says it is done
-        done_model = model
-    else:
-        done_model = create_model(f"{model.__name__}Done", __base__=model, status=(typing.Literal["done"], "done"))
-        done["properties"] = {"status": {"const": "done"}, **done.get("properties", {})}
-        done["required"] = ["status", *done.get("required", [])]
-    schema: dict[str, Any] = {"type": "object", "anyOf": [done, RUNNING_SCHEMA]}
-    if defs:
-        schema["$defs"] = defs
-    metadata.output_schema = schema
-    metadata.output_model = typing.Union[done_model, RunningCall]  # noqa: UP007 (a runtime union of types)
+    return CallToolResult(content=[TextContent(type="text", text=text), *extra], structured_content=data)
 
 
 @contextmanager

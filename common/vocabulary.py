@@ -23,8 +23,8 @@ OptionalTable = str | None
 Tables = Annotated[list[str] | None, Field(max_length=200, description="Tables as DATABASE.SCHEMA.TABLE.")]
 Columns = list[str] | None  # none: all of them
 TimeColumn = str  # a DATE or TIMESTAMP column (the analytics instructions say so)
-Start = Annotated[str | None, Field(description="ISO date/time, included.")]
-End = Annotated[str | None, Field(description="ISO date/time, excluded.")]
+Start = str | None  # ISO date or date-time, included (the analytics instructions say so)
+End = str | None  # ISO date or date-time, excluded
 Since = Annotated[str, Field(description=SINCE)]
 OptionalSince = Annotated[str | None, Field(description=SINCE)]
 Sql = str  # the tools say what SQL they take

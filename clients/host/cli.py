@@ -6,6 +6,10 @@
                                                the structured result; exit 1 on a tool error
     snowmcp host chat [--provider P] [--prompt TEXT]
                                                a conversation with an LLM that uses the tools
+
+`call` and `chat` save what calls return besides text (images; a tool's MCP Apps view with its
+result, as a page a browser opens) in `--out` (default snowmcp-output/) and print their paths;
+`chat` writes its transcript there too. On a terminal, long calls show a progress bar (stderr).
     snowmcp config claude [--write]            Claude Desktop's mcpServers entries
 
 `--config FILE` uses a Claude Desktop style config (any MCP servers); without
@@ -20,6 +24,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -27,6 +32,7 @@ import anyio
 from snowmcp.common.errors import ConfigError
 
 EXIT_OK, EXIT_TOOL_ERROR, EXIT_USAGE = 0, 1, 2
+DEFAULT_OUT = "snowmcp-output"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("tool", help="server__tool")
     call.add_argument("arguments", nargs="?", default="{}", help="the arguments as a JSON object")
     call.add_argument("--timeout", type=float, help="seconds before the call is cancelled")
+    call.add_argument("--out", default=DEFAULT_OUT, help=f"folder for images and app pages (default {DEFAULT_OUT})")
     chat = actions.add_parser("chat", help="talk to an LLM that can use the tools")
     chat.add_argument("--provider", default=os.environ.get("SNOWMCP_PROVIDER", "anthropic"),
                       help="anthropic, openai (any OpenAI-compatible endpoint), gemini or scripted")
@@ -53,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--script", help="the JSON script of the scripted provider")
     chat.add_argument("--prompt", help="one message, then exit (default: read messages from stdin)")
     chat.add_argument("--max-steps", type=int, default=12, help="model requests per message")
+    chat.add_argument("--out", default=DEFAULT_OUT,
+                      help=f"folder for the transcript, images and app pages (default {DEFAULT_OUT})")
     config = commands.add_parser("config", help="configure MCP clients")
     targets = config.add_subparsers(dest="target", required=True)
     claude = targets.add_parser("claude", help="Claude Desktop's mcpServers entries for the four servers")
@@ -134,7 +143,7 @@ async def _host(args: argparse.Namespace) -> int:
         if args.action == "tools":
             return _tools(host, args.server, args.json)
         if args.action == "call":
-            return await _call(host, args.tool, arguments, args.timeout)
+            return await _call(host, args.tool, arguments, args.timeout, Path(args.out))
         assert provider is not None
         return await _chat(host, provider, args)
 
@@ -164,8 +173,17 @@ def _tools(host: Any, server: str | None, as_json: bool) -> int:
     return EXIT_OK
 
 
-async def _call(host: Any, tool: str, arguments: dict[str, Any], timeout: float | None) -> int:
-    outcome = await host.call(tool, arguments, timeout_s=timeout)
+async def _call(host: Any, tool: str, arguments: dict[str, Any], timeout: float | None, out: Path) -> int:
+    from snowmcp.clients.host.artifacts import Artifacts
+    from snowmcp.clients.host.progress_bar import ProgressBar
+
+    bar = ProgressBar(sys.stderr, tool)
+    try:
+        outcome = await host.call(tool, arguments, timeout_s=timeout, progress=bar)
+    finally:
+        bar.finish()
+    for path in await Artifacts(out).save(host, tool, arguments, outcome):
+        print(f"saved {path}", file=sys.stderr)  # stdout stays the result alone
     if outcome.is_error:
         print(outcome.text, file=sys.stderr)
         return EXIT_TOOL_ERROR
@@ -188,19 +206,34 @@ def _provider(args: argparse.Namespace) -> Any:
 
 async def _chat(host: Any, provider: Any, args: argparse.Namespace) -> int:
     from snowmcp.clients.host.agent import Conversation, run_turn
+    from snowmcp.clients.host.artifacts import Artifacts
+    from snowmcp.clients.host.progress_bar import ProgressBar
     from snowmcp.clients.host.providers.base import ProviderError
     from snowmcp.clients.host.transcript import print_event
 
     conversation = Conversation()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    transcript = (out / "transcript.txt").open("a", encoding="utf-8")
+    artifacts = Artifacts(out)
+    print(f"snowmcp: transcript, images and app pages go to {out}/", file=sys.stderr)
 
     def show(event: Any) -> None:
+        print_event(event, transcript)
         if not (event.kind == "user" and args.prompt is None):  # typed lines are on the screen already
             print_event(event, sys.stdout)
+
+    def watch(tool: str) -> tuple[Any, Any]:
+        bar = ProgressBar(sys.stderr, tool)
+        return bar, bar.finish
+
+    async def keep(tool: str, arguments: dict[str, Any], outcome: Any) -> list[Path]:
+        return await artifacts.save(host, tool, arguments, outcome)
 
     async def turn(prompt: str) -> int:
         try:
             await run_turn(host, provider, prompt, conversation=conversation, max_steps=args.max_steps,
-                           on_event=show)
+                           on_event=show, watch=watch, keep=keep)
         except ProviderError as exc:
             print(f"snowmcp: the model could not answer: {exc}", file=sys.stderr)
             return EXIT_TOOL_ERROR
@@ -218,6 +251,7 @@ async def _chat(host: Any, provider: Any, args: argparse.Namespace) -> int:
             if line.strip():
                 status = await turn(line.strip())
     finally:
+        transcript.close()
         close = getattr(provider, "aclose", None)
         if close is not None:
             await close()  # the SDK's connection pool

@@ -17,13 +17,15 @@ import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 from mcp import Client
-from mcp.types import CallToolResult, TextContent, Tool
+from mcp.client.extension import advertise
+from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID as APPS_EXTENSION
+from mcp.types import CallToolResult, TextContent, TextResourceContents, Tool
 
 from snowmcp.clients.host.config import ServerSpec
 
@@ -43,6 +45,7 @@ class CallOutcome:
     text: str
     structured: dict[str, Any] | None
     elapsed_ms: float
+    result: CallToolResult | None = field(default=None, repr=False)  # as received: images, _meta
 
 
 class ServerConnection:
@@ -79,7 +82,9 @@ class ServerConnection:
         # The connect deadline is lifted once the tools are listed; the session then stays open.
         with anyio.CancelScope(deadline=anyio.current_time() + self.connect_timeout_s) as scope:
             try:
-                async with Client(self._connect_target(), raise_exceptions=False) as client:
+                # The host renders MCP Apps views (into saved pages, see artifacts.py): it says so.
+                apps = advertise(APPS_EXTENSION, {"mimeTypes": [APP_MIME_TYPE]})
+                async with Client(self._connect_target(), raise_exceptions=False, extensions=[apps]) as client:
                     listed = await client.list_tools()
                     scope.deadline = math.inf
                     self._client, self.tools = client, list(listed.tools)
@@ -162,7 +167,8 @@ class ServerConnection:
                 return CallOutcome(self.spec.name, tool, True, f"{self.spec.name}__{tool}: {error}", None, elapsed)
             assert result is not None
             text = "\n".join(b.text for b in result.content if isinstance(b, TextContent))
-            return CallOutcome(self.spec.name, tool, bool(result.is_error), text, result.structured_content, elapsed)
+            return CallOutcome(self.spec.name, tool, bool(result.is_error), text, result.structured_content, elapsed,
+                               result)
 
         client = self._client
         if client is None:
@@ -176,6 +182,19 @@ class ServerConnection:
             await self.check_alive()
             return outcome(None, describe_failure(exc))
         return outcome(result)
+
+    async def read_text_resource(self, uri: str, timeout_s: float = 30.0) -> str | None:
+        """The text of a resource (an MCP Apps view), or None when the server cannot give it."""
+        client = self._client
+        if client is None:
+            return None
+        try:
+            with anyio.fail_after(timeout_s):
+                read = await client.read_resource(uri)
+        except Exception as exc:  # noqa: BLE001 - no page is not a failed call
+            log.warning("server %s: cannot read %s: %s", self.spec.name, uri, describe_failure(exc))
+            return None
+        return next((c.text for c in read.contents if isinstance(c, TextResourceContents)), None)
 
     async def check_alive(self) -> bool:
         """Ping; a server that does not answer is marked down (restarted on its next call)."""

@@ -38,6 +38,8 @@ class CatalogTool:
     description: str
     input_schema: dict[str, Any]
     read_only: bool | None = None
+    app_uri: str | None = None  # the MCP Apps view of its results (`_meta.ui.resourceUri`)
+    definition: dict[str, Any] | None = None  # the server's Tool as JSON (what an app view is told)
 
 
 @dataclass
@@ -69,6 +71,7 @@ class Host:
                                                      target=(targets or {}).get(s.name)) for s in specs}
         self._task_group: TaskGroup | None = None
         self._catalog: Catalog | None = None
+        self._apps: dict[tuple[str, int, str], str | None] = {}
 
     async def __aenter__(self) -> Host:
         self._task_group = await anyio.create_task_group().__aenter__()
@@ -132,6 +135,16 @@ class Host:
         return await connection.call(tool.tool, arguments or {}, timeout_s=timeout_s or connection.spec.timeout_s,
                                      progress=progress)
 
+    async def read_app(self, tool: CatalogTool) -> str | None:
+        """The HTML of `tool`'s MCP Apps view, read once per server start."""
+        if tool.app_uri is None or tool.server not in self.connections:
+            return None
+        connection = self.connections[tool.server]
+        key = (tool.server, connection.starts, tool.app_uri)
+        if key not in self._apps:
+            self._apps[key] = await connection.read_text_resource(tool.app_uri)
+        return self._apps[key]
+
     async def statuses(self, *, ping: bool = False) -> list[ServerStatus]:
         """Each server's state (with a ping round trip when asked; a silent server is marked down)."""
         statuses = []
@@ -164,8 +177,17 @@ def _build_catalog(connections: Any) -> Catalog:
             catalog.tools.append(CatalogTool(
                 name=name, server=connection.spec.name, tool=tool.name, description=tool.description or "",
                 input_schema=dict(tool.input_schema or {"type": "object"}),
-                read_only=annotations.read_only_hint if annotations is not None else None))
+                read_only=annotations.read_only_hint if annotations is not None else None,
+                app_uri=app_uri(tool.meta), definition=tool.model_dump(mode="json", by_alias=True, exclude_none=True)))
     return catalog
+
+
+def app_uri(meta: dict[str, Any] | None) -> str | None:
+    """The `ui://` view a tool links in its `_meta` (`ui.resourceUri`, or the older flat key)."""
+    meta = meta or {}
+    ui = meta.get("ui")
+    uri = ui.get("resourceUri") if isinstance(ui, dict) else meta.get("ui/resourceUri")
+    return uri if isinstance(uri, str) and uri.startswith("ui://") else None
 
 
 def safe_name(name: str) -> str:

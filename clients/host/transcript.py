@@ -30,6 +30,8 @@ def print_event(event: Event, out: TextIO) -> None:
             out.write("     " + line + "\n")
         if len(lines) > MAX_LINES:
             out.write(f"     ... ({len(lines) - MAX_LINES} more lines)\n")
+        for path in event.files:
+            out.write(f"     saved {path}\n")
     else:
         out.write(f"\n[{event.text}]\n")
     out.flush()

@@ -31,7 +31,7 @@ class OrderBy(BaseModel):
 
 
 class Period(BaseModel):
-    """[start, end), ISO dates or date-times."""
+    # [start, end), ISO dates or date-times: the analytics instructions say so
 
     model_config = ConfigDict(extra="forbid")
 

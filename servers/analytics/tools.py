@@ -21,7 +21,7 @@ from snowmcp.common.handle_tools import add_handle_tools
 from snowmcp.common.toolkit import Toolset
 from snowmcp.common.vocabulary import Columns, End, Start, Table, TimeColumn
 from snowmcp.common.warehouse.base import TableDescription
-from snowmcp.servers.analytics import statements
+from snowmcp.servers.analytics import charts, statements
 from snowmcp.servers.analytics.models import (
     Anomalies, Anomaly, AggregateResult, Bin, Contributor, Correlation, Correlations, Histogram, LeftOut,
     PeriodComparison,
@@ -72,7 +72,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         warehouse = await runtime.warehouse()
         return description, TableColumns(description, warehouse.dialect)
 
-    @tools.tool(long=True, title="Profile table", **read_only)
+    @tools.tool(long=True, title="Profile table", chart=charts.PROFILE, **read_only)
     async def profile_table(
         table: Table,
         ctx: Context,
@@ -122,7 +122,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         return AggregateResult(table=str(description.ref), columns=names, rows=rows, truncated=truncated,
                                groups_total=groups, **run.provenance())
 
-    @tools.tool(long=True, title="Time series", **read_only)
+    @tools.tool(long=True, title="Time series", chart=charts.TIME_SERIES, **read_only)
     async def time_series(
         table: Table,
         time_column: TimeColumn,
@@ -131,7 +131,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         filters: Filters = [],  # noqa: B006
         start: Start = None,
         end: End = None,
-        fill_gaps: Annotated[bool, Field(description="Include empty buckets (0 for count/sum, else null).")] = True,
+        fill_gaps: Annotated[bool, Field(description="Empty buckets too (0 for count/sum, else null).")] = True,
     ) -> TimeSeries:
         """A metric per time bucket, oldest first; past the cap the newest are kept (`left_out`)."""
         description, known = await describe(table)
@@ -145,7 +145,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
                           grain=grain, points=points, buckets_total=series.buckets_total,
                           truncated=series.left_out > 0, left_out=_left_out(series), **run.provenance())
 
-    @tools.tool(long=True, title="Detect anomalies", **read_only)
+    @tools.tool(long=True, title="Detect anomalies", chart=charts.ANOMALIES, **read_only)
     async def detect_anomalies(
         table: Table,
         time_column: TimeColumn,
@@ -188,7 +188,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
                          anomalies_total=found, truncated=left_out is not None or found > len(anomalies),
                          left_out=left_out, anomalies=anomalies, **run.provenance())
 
-    @tools.tool(long=True, title="Compare periods", **read_only)
+    @tools.tool(long=True, title="Compare periods", chart=charts.COMPARISON, **read_only)
     async def compare_periods(
         table: Table,
         time_column: TimeColumn,
@@ -196,9 +196,9 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
         current: Period,
         previous: Period,
         ctx: Context,
-        dimensions: Annotated[list[str], Field(max_length=5, description="Break the change down by these.")
+        dimensions: Annotated[list[str], Field(max_length=5, description="Break down by these.")
                               ] = [],  # noqa: B006
-        top: Annotated[int, Field(ge=1, le=100, description="Contributors to return.")] = 10,
+        top: Annotated[int, Field(ge=1, le=100)] = 10,
         filters: Filters = [],  # noqa: B006
     ) -> PeriodComparison:
         """A metric in two periods: values and change; with dimensions, the groups that drove the
@@ -232,7 +232,7 @@ def build_tools(runtime: ServerRuntime) -> Toolset:
             change=change, change_percent=_percent(change, before), contributors=contributors, groups_total=groups,
             **run.provenance())
 
-    @tools.tool(long=True, title="Histogram", **read_only)
+    @tools.tool(long=True, title="Histogram", chart=charts.HISTOGRAM, **read_only)
     async def histogram(
         table: Table,
         column: str,

@@ -49,7 +49,7 @@ def build_tools(registry: Registry) -> Toolset:
     @tools.tool(title="Get pipeline", **read_only)
     async def get_pipeline(
         pipeline: Pipeline,
-        runs: Annotated[int, Field(ge=1, le=200, description="Recent runs to include.")] = 10,
+        runs: Annotated[int, Field(ge=1, le=200)] = 10,
     ) -> PipelineDetail:
         """One pipeline in full: definition, SLA, owner, upstream, downstream, recent runs."""
         snap = await Snapshot.take(registry)

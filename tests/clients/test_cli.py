@@ -79,11 +79,12 @@ def test_chat_with_a_scripted_model(toy_config: Path, env: dict[str, str], tmp_p
     script.write_text(json.dumps({"steps": [{"say": "Let me echo.", "call": "toy__echo", "arguments": {"text": "hi"}},
                                             {"say": "It said hi."}]}))
     result = snowmcp("host", "--config", str(toy_config), "chat", "--provider", "scripted", "--script", str(script),
-                     "--prompt", "echo hi", env=env)
+                     "--prompt", "echo hi", "--out", str(tmp_path / "out"), env=env)
     assert result.returncode == 0, result.stderr
     assert "you> echo hi" in result.stdout and "-> toy__echo" in result.stdout and "model> It said hi." in result.stdout
     interactive = subprocess.run([*snowmcp_command(), "host", "--config", str(toy_config), "chat",
-                                  "--provider", "scripted", "--script", str(script)], cwd=REPO, env=env,
+                                  "--provider", "scripted", "--script", str(script), "--out", str(tmp_path / "out")],
+                                 cwd=REPO, env=env,
                                  input="echo hi\nquit\n", capture_output=True, text=True, timeout=120)
     assert interactive.returncode == 0 and "model> It said hi." in interactive.stdout
 
