@@ -5,10 +5,7 @@ following rows (`max_rows` of them, within the same budget) and, while more rema
 A page runs the statement again with the rows before it skipped by the collector (so the page
 holds exactly the rows the statement returns there), at most `MAX_SKIPPED_ROWS` deep.
 
-On a warehouse that keeps results by query id (Snowflake, 24 hours) a token is
-`ps_<query id>.<offset>.<max_rows>`: the page is read from the stored result itself, so pages
-follow on exactly, after a restart or on another replica too (Snowflake lets only the user who ran
-a statement read its result). Elsewhere a token is `p_<id>.<offset>`: the id names the statement kept here (in this process, for the
+A token is `p_<id>.<offset>`: the id names the statement kept here (in this process, for the
 session that ran it, LRU-bounded); the offset is where the page starts. A page is refused when
 the data changed since the first page (DuckDB: the file's signature), since its rows would not
 follow on from the ones already read. Pages of a statement without ORDER BY follow the
@@ -28,7 +25,6 @@ from snowmcp.common.errors import InvalidArgument, NotFound
 
 MAX_SKIPPED_ROWS = 1_000_000
 TOKEN_PREFIX = "p_"
-STORED_PREFIX = "ps_"  # ps_<query id>.<offset>.<max_rows>: a page of a result the warehouse keeps
 
 
 @dataclass(frozen=True)
@@ -80,22 +76,7 @@ class Pages:
 
 
 def is_page_token(text: str) -> bool:
-    return text.startswith((TOKEN_PREFIX, STORED_PREFIX))
-
-
-def stored_page(query_id: str, offset: int, max_rows: int) -> str | None:
-    return f"{STORED_PREFIX}{query_id}.{offset}.{max_rows}" if offset <= MAX_SKIPPED_ROWS else None
-
-
-def parse_stored_page(token: str) -> tuple[str, int, int] | None:
-    """(query id, offset, max_rows) of a stored page's token; None for a token kept here."""
-    if not token.startswith(STORED_PREFIX):
-        return None
-    parts = token[len(STORED_PREFIX):].split(".")
-    if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()) or int(parts[1]) > MAX_SKIPPED_ROWS \
-            or not 0 < int(parts[2]) <= MAX_SKIPPED_ROWS:
-        raise InvalidArgument(f"not a next_page token: {token[:80]!r}")
-    return parts[0], int(parts[1]), int(parts[2])
+    return text.startswith(TOKEN_PREFIX)
 
 
 def is_ordered(statement: Any) -> bool:

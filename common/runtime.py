@@ -24,9 +24,7 @@ from snowmcp.common.cache import ResultCache
 from snowmcp.common.concurrency import current_session, session_slot
 from snowmcp.common.errors import InvalidArgument, NotFound, SnowmcpError, WarehouseUnavailable
 from snowmcp.common.long_calls import LongCalls
-from snowmcp.common.pages import (
-    PagedStatement, Pages, is_ordered, page_note, params_tuple, parse_stored_page, stored_page,
-)
+from snowmcp.common.pages import PagedStatement, Pages, is_ordered, page_note, params_tuple
 from snowmcp.common.resilience import CircuitBreaker, resilient_call
 from snowmcp.common.results import QueryResult, RowCollector
 from snowmcp.common.row_limit import capped, with_row_limit
@@ -157,13 +155,6 @@ class ServerRuntime:
 
     async def page(self, token: str) -> QueryResult:
         """The page a `next_page` token names, with the token of the one after it."""
-        stored = parse_stored_page(token)
-        if stored is not None:
-            query_id, offset, rows = stored
-            rows_cap = self.row_limit(rows)
-            result = await self.stored_result(query_id, rows_cap=rows_cap, skip=offset,
-                                              timeout_s=self.settings.query_timeout_s)
-            return self._with_page(result, None, offset, None, stored_rows=rows_cap)
         page_id, page = self.pages.find(token, current_session.get())
         paged = page.paged
         warehouse = await self.warehouse()
@@ -174,30 +165,28 @@ class ServerRuntime:
         return self._with_page(result, paged, page.offset, page_id)
 
     def _with_page(self, result: QueryResult, paged: PagedStatement | None, offset: int,
-                   page_id: str | None, *, stored_rows: int | None = None) -> QueryResult:
-        """`result` with its note and, if pages can follow, the next page's token: by query id where
-        the warehouse keeps results (the pages then follow the stored result exactly), else kept here."""
+                   page_id: str | None) -> QueryResult:
+        """`result` with its note and, if pages can follow, the next page's token.
+
+        Pages run the statement again even where the warehouse keeps results by id (Snowflake):
+        the row cap is pushed into the statement, so its stored result ends one row past the cap."""
         cut = result.truncated_by
         if cut is None:
             return result
         token, ordered = None, True
-        if (paged is not None or stored_rows is not None) and cut in ("max_rows", "max_bytes") and result.row_count:
-            rows_cap = stored_rows if stored_rows is not None else paged.max_rows  # type: ignore[union-attr]
-            if result.query_id is not None and isinstance(self._warehouse, StoredResults):
-                token = stored_page(result.query_id, offset + result.row_count, rows_cap)
-            elif paged is not None:
-                token, ordered = self.pages.token(paged, offset + result.row_count, page_id), paged.ordered
+        if paged is not None and cut in ("max_rows", "max_bytes") and result.row_count:
+            token, ordered = self.pages.token(paged, offset + result.row_count, page_id), paged.ordered
         note = page_note(cut, token, ordered, budget_tokens=self.settings.max_result_tokens)
         return result.model_copy(update={"next_page": token, "note": note})
 
-    async def stored_result(self, query_id: str, *, rows_cap: int, skip: int = 0, timeout_s: float) -> QueryResult:
+    async def stored_result(self, query_id: str, *, rows_cap: int, timeout_s: float) -> QueryResult:
         """A statement's result read back by its query id, capped as `query` caps (raises `NotFound` on
         a warehouse that keeps no results, `QueryTimeout` while the statement still runs)."""
         warehouse = await self.warehouse()
         if not isinstance(warehouse, StoredResults):
             raise NotFound("this warehouse keeps no results by query id", hint="Run the query again.")
         collector = RowCollector(max_rows=rows_cap, max_bytes=self.settings.max_result_bytes,
-                                 max_cell_bytes=self.settings.max_cell_bytes, skip=skip)
+                                 max_cell_bytes=self.settings.max_cell_bytes)
         started = time.perf_counter()
         outcome = await self._resilient(lambda: warehouse.fetch_result(query_id, collector, timeout_s=timeout_s))
         result = QueryResult.from_collector(collector, columns=outcome.columns,

@@ -51,6 +51,6 @@ class SpyWarehouse:
         return getattr(self.inner, name)
 
     async def execute(self, sql: str, collector: RowCollector, *, params: Sequence[Any] | None = None,
-                      timeout_s: float, tag: QueryTag) -> FetchOutcome:
-        self.statements.append(sql)
-        return await self.inner.execute(sql, collector, params=params, timeout_s=timeout_s, tag=tag)
+                      timeout_s: float, tag: QueryTag, **more: Any) -> FetchOutcome:
+        self.statements.append(sql)  # `more`: what a backend takes beyond the protocol (on_query_id)
+        return await self.inner.execute(sql, collector, params=params, timeout_s=timeout_s, tag=tag, **more)

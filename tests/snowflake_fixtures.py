@@ -32,7 +32,8 @@ import tempfile
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -382,3 +383,36 @@ def snowflake_settings(snowflake_home: SnowflakeHome, tmp_path: Path) -> Setting
         query_timeout_s=20, retry_attempts=2, breaker_failure_threshold=2, breaker_reset_timeout_s=1.0,
         cache_ttl_s=0,
     )
+
+
+TWELVE_QUERIES = [  # different statements over the seeded demo tables, to count requests per uncached query
+    "SELECT COUNT(*) AS N FROM ANALYTICS.SALES.ORDERS",
+    "SELECT COUNT(*) AS N FROM ANALYTICS.SALES.CUSTOMERS",
+    "SELECT STATUS, COUNT(*) AS N FROM ANALYTICS.SALES.ORDERS GROUP BY STATUS ORDER BY STATUS",
+    "SELECT CHANNEL, SUM(AMOUNT) AS TOTAL FROM ANALYTICS.SALES.ORDERS GROUP BY CHANNEL ORDER BY CHANNEL",
+    "SELECT * FROM ANALYTICS.SALES.ORDERS ORDER BY ORDER_ID LIMIT 50",
+    "SELECT COUNTRY, COUNT(*) AS N FROM ANALYTICS.SALES.CUSTOMERS GROUP BY COUNTRY ORDER BY COUNTRY",
+    "SELECT MAX(ORDER_DATE) AS LAST_DAY FROM ANALYTICS.SALES.ORDERS",
+    "SELECT PIPELINE, COUNT(*) AS RUNS FROM ANALYTICS.OPS.ETL_RUNS GROUP BY PIPELINE ORDER BY PIPELINE",
+    "SELECT * FROM ANALYTICS.OPS.ETL_RUNS WHERE STATUS = 'failed' ORDER BY RUN_ID",
+    "SELECT * FROM ANALYTICS.SALES.ORDER_TOTALS ORDER BY CUSTOMER_ID LIMIT 20",
+    "SELECT * FROM ANALYTICS.OPS.TYPED_VALUES ORDER BY ID",
+    "SELECT AVG(ROWS_LOADED) AS AVG_ROWS FROM ANALYTICS.OPS.ETL_RUNS",
+]
+
+
+def request_counts(server: FakesnowServer) -> Counter[str]:
+    """Every HTTP request that reached `server` so far, by method and path (query ids as <id>)."""
+    return Counter(_Service.get().call("GET", f"/listeners/{server.port}/counts")["counts"])
+
+
+@pytest.fixture
+async def warehouse(snowflake_settings: Settings) -> AsyncIterator[Any]:
+    """A Snowflake warehouse on the fake service, closed afterwards."""
+    from snowmcp.common.warehouse.selection import open_warehouse
+    from snowmcp.common.warehouse.snowflake import SnowflakeWarehouse
+
+    opened = await open_warehouse(snowflake_settings)
+    assert isinstance(opened, SnowflakeWarehouse)
+    yield opened
+    await opened.close()

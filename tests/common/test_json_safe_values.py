@@ -252,11 +252,9 @@ def test_snowflake_connector_values_are_exact() -> None:
 def test_snowflake_semi_structured_and_interval_columns() -> None:
     from snowflake.connector.constants import FIELD_ID_TO_NAME
 
-    from snowmcp.common.warehouse.snowflake import SnowflakeWarehouse
+    from snowmcp.common.warehouse.snowflake_values import result_columns
 
     codes = {name: code for code, name in FIELD_ID_TO_NAME.items()}
-    warehouse = object.__new__(SnowflakeWarehouse)  # only the column reading is under test: no session
-    warehouse._field_names = dict(FIELD_ID_TO_NAME)
     description = [("DOC", codes["VARIANT"], None, None, None, None, True),
                    ("N", codes["FIXED"], None, None, 38, 0, True)]
     has_intervals = "INTERVAL_YEAR_MONTH" in codes  # the 4.x connector has no interval types
@@ -264,7 +262,7 @@ def test_snowflake_semi_structured_and_interval_columns() -> None:
         description += [("YM", codes["INTERVAL_YEAR_MONTH"], None, None, None, 0, True),
                         ("Y", codes["INTERVAL_YEAR_MONTH"], None, None, None, 1, True),
                         ("M", codes["INTERVAL_YEAR_MONTH"], None, None, None, 2, True)]
-    columns, convert = warehouse._columns(description)
+    columns, convert = result_columns(description, dict(FIELD_ID_TO_NAME))
     doc = '{"id": 9007199254740993, "ratio": 0.1, "exact": 1.00000000000000000001, "list": [1, 2.5, null]}'
     row = [doc, 2**60] + (["-1-02", "+3", "+14"] if has_intervals else [])
     collector = RowCollector(max_rows=10, max_bytes=10_000)

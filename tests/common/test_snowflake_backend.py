@@ -15,7 +15,6 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from snowmcp.common.warehouse.base import QueryTag, TableRef
 from snowmcp.common.warehouse.selection import open_warehouse
 from snowmcp.common.warehouse.snowflake import SnowflakeWarehouse
 from tests.snowflake_fixtures import (  # noqa: F401  (fixtures)
+    warehouse,
     FakesnowServer,
     SnowflakeHome,
     fake_connection_params,
@@ -46,14 +46,6 @@ TAG = QueryTag(server="query", tool="run_query")
 SLOW_SQL = "SELECT SUM(SEQ8()) AS S FROM TABLE(GENERATOR(ROWCOUNT => 30000000))"  # ~2-3 s in fakesnow
 PASSWORD = "s3cret-canary-pw"
 PASSPHRASE = "canary-passphrase"
-
-
-@pytest.fixture
-async def warehouse(snowflake_settings: Settings) -> AsyncIterator[SnowflakeWarehouse]:
-    opened = await open_warehouse(snowflake_settings)
-    assert isinstance(opened, SnowflakeWarehouse)
-    yield opened
-    await opened.close()
 
 
 async def run(warehouse: SnowflakeWarehouse, sql: str, *, max_rows: int = 100, max_bytes: int = 1_000_000,

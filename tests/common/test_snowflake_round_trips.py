@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -29,8 +27,10 @@ from snowmcp.common.warehouse.base import QueryTag
 from snowmcp.common.warehouse.selection import open_warehouse
 from snowmcp.common.warehouse.snowflake import QUERY_ID_LOOKUP_AFTER_S, SnowflakeWarehouse
 from tests.snowflake_fixtures import (  # noqa: F401  (fixtures)
+    warehouse,
+    TWELVE_QUERIES,
+    request_counts,
     FakesnowServer,
-    _Service,
     direct_timeouts,
     fakesnow_server,
     snowflake_home,
@@ -42,33 +42,6 @@ pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Arrow output
 TAG = QueryTag(server="query", tool="run_query")
 SLOW_SQL = "SELECT SUM(SEQ8()) AS S FROM TABLE(GENERATOR(ROWCOUNT => 30000000))"  # ~2-3 s in fakesnow
 VERY_SLOW_SQL = "SELECT SUM(SEQ8()) AS S FROM TABLE(GENERATOR(ROWCOUNT => 400000000))"  # half a minute or more
-QUERIES = [  # 12 different statements, each uncached
-    "SELECT COUNT(*) AS N FROM ANALYTICS.SALES.ORDERS",
-    "SELECT COUNT(*) AS N FROM ANALYTICS.SALES.CUSTOMERS",
-    "SELECT STATUS, COUNT(*) AS N FROM ANALYTICS.SALES.ORDERS GROUP BY STATUS ORDER BY STATUS",
-    "SELECT CHANNEL, SUM(AMOUNT) AS TOTAL FROM ANALYTICS.SALES.ORDERS GROUP BY CHANNEL ORDER BY CHANNEL",
-    "SELECT * FROM ANALYTICS.SALES.ORDERS ORDER BY ORDER_ID LIMIT 50",
-    "SELECT COUNTRY, COUNT(*) AS N FROM ANALYTICS.SALES.CUSTOMERS GROUP BY COUNTRY ORDER BY COUNTRY",
-    "SELECT MAX(ORDER_DATE) AS LAST_DAY FROM ANALYTICS.SALES.ORDERS",
-    "SELECT PIPELINE, COUNT(*) AS RUNS FROM ANALYTICS.OPS.ETL_RUNS GROUP BY PIPELINE ORDER BY PIPELINE",
-    "SELECT * FROM ANALYTICS.OPS.ETL_RUNS WHERE STATUS = 'failed' ORDER BY RUN_ID",
-    "SELECT * FROM ANALYTICS.SALES.ORDER_TOTALS ORDER BY CUSTOMER_ID LIMIT 20",
-    "SELECT * FROM ANALYTICS.OPS.TYPED_VALUES ORDER BY ID",
-    "SELECT AVG(ROWS_LOADED) AS AVG_ROWS FROM ANALYTICS.OPS.ETL_RUNS",
-]
-
-
-@pytest.fixture
-async def warehouse(snowflake_settings: Settings) -> AsyncIterator[SnowflakeWarehouse]:
-    opened = await open_warehouse(snowflake_settings)
-    assert isinstance(opened, SnowflakeWarehouse)
-    yield opened
-    await opened.close()
-
-
-def counts(server: FakesnowServer) -> Counter[str]:
-    """Every HTTP request that reached `server` so far, by method and path (query ids as <id>)."""
-    return Counter(_Service.get().call("GET", f"/listeners/{server.port}/counts")["counts"])
 
 
 async def run(warehouse: SnowflakeWarehouse, sql: str, *, timeout_s: float = 20, **kwargs: Any) -> tuple[Any, RowCollector]:
@@ -95,14 +68,14 @@ async def test_an_uncached_query_costs_one_request(
 ) -> None:
     runtime = ServerRuntime("query", snowflake_settings, warehouse)  # cache_ttl_s=0: every call uncached
     await runtime.query("SELECT 1 AS WARM", tool="run_query")  # the pool's session exists (its login paid)
-    before, texts = counts(fakesnow_server), len(fakesnow_server.sql_texts())
-    for sql in QUERIES:
+    before, texts = request_counts(fakesnow_server), len(fakesnow_server.sql_texts())
+    for sql in TWELVE_QUERIES:
         result = await runtime.query(sql, tool="run_query")
         assert result.rows and result.query_id
-    spent = counts(fakesnow_server) - before
-    per_query = sum(spent.values()) / len(QUERIES)
+    spent = request_counts(fakesnow_server) - before
+    per_query = sum(spent.values()) / len(TWELVE_QUERIES)
     assert per_query <= 1.3, spent  # the issue's acceptance; ours: exactly one query request each
-    assert spent["POST /queries/v1/query-request"] == len(QUERIES)
+    assert spent["POST /queries/v1/query-request"] == len(TWELVE_QUERIES)
     sent = fakesnow_server.sql_texts()[texts:]
     assert not any("RESULT_SCAN" in text for text in sent) and not any(p.startswith("GET /monitoring") for p in spent)
 
@@ -164,7 +137,7 @@ async def test_the_query_id_of_a_statement_still_running_is_reported_before_it_e
 async def test_a_result_is_fetched_by_query_id_from_another_process(
     warehouse: SnowflakeWarehouse, snowflake_settings: Settings, fakesnow_server: FakesnowServer
 ) -> None:
-    outcome, collector = await run(warehouse, QUERIES[2])
+    outcome, collector = await run(warehouse, TWELVE_QUERIES[2])
     later = await open_warehouse(snowflake_settings)  # a new server process: new sessions, same user
     assert isinstance(later, SnowflakeWarehouse)
     try:

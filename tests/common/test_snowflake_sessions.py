@@ -4,7 +4,6 @@ never resent (fakesnow over HTTP, through the real connector; faults planted in 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from snowmcp.common.settings import Settings
 from snowmcp.common.warehouse.selection import open_warehouse
 from snowmcp.common.warehouse.snowflake import SnowflakeWarehouse
 from tests.snowflake_fixtures import (  # noqa: F401  (fixtures)
+    warehouse,
     FakesnowServer,
     fakesnow_server,
     snowflake_home,
@@ -22,14 +22,6 @@ from tests.snowflake_fixtures import (  # noqa: F401  (fixtures)
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Arrow output:UserWarning")]  # fakesnow's
-
-
-@pytest.fixture
-async def warehouse(snowflake_settings: Settings) -> AsyncIterator[SnowflakeWarehouse]:
-    opened = await open_warehouse(snowflake_settings)
-    assert isinstance(opened, SnowflakeWarehouse)
-    yield opened
-    await opened.close()
 
 
 def _count(fakesnow_server: FakesnowServer, marker: str) -> int:

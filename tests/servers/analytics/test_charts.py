@@ -97,12 +97,12 @@ async def test_a_result_with_nothing_to_draw_has_no_image_and_no_error(analytics
 
 async def test_a_chart_that_cannot_be_rendered_leaves_the_answer_whole(
         analytics: Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    from snowmcp.common import toolkit
+    from snowmcp.common import charts
 
     def broken(spec: dict[str, Any]) -> bytes:
         raise ValueError("renderer broke")
 
-    monkeypatch.setattr(toolkit, "render_png", broken)
+    monkeypatch.setattr(charts, "render_png", broken)
     result = await analytics.call_tool("histogram", {**CALLS["histogram"], "chart": True})
     assert not result.is_error and [b.type for b in result.content] == ["text"]
     assert result.structured_content["bins"]

@@ -20,7 +20,7 @@ async def test_every_tool_is_annotated_read_only(query_client: Client) -> None:
     for tool in tools:
         assert tool.annotations is not None and tool.annotations.read_only_hint is True, tool.name
         assert tool.annotations.destructive_hint is False and tool.output_schema is not None
-        assert tool.description and len(tool.description) > 40, tool.name
+        assert tool.description and len(tool.description) > 20, tool.name
 
 
 async def test_table_resource_template_describes_a_table(query_client: Client) -> None:

@@ -71,14 +71,3 @@ async def test_a_forged_or_unknown_page_token_is_a_clear_error(query_client: Cli
     assert "not a next_page token" in await call_error(query_client, "get_query_result",
                                                        {"query_handle": "p_abc.99999999999"})
 
-
-async def test_on_snowflake_pages_are_read_from_the_stored_result(backend: Backend) -> None:
-    if backend.dialect != "snowflake":
-        pytest.skip("only Snowflake keeps results by query id")
-    small = backend.settings.model_copy(update={"max_result_tokens": 500})
-    async with Client(build_server(small)) as client:
-        first = await call_ok(client, "run_query", {"sql": ORDERED, "max_rows": 1_000})
-    assert first["next_page"].startswith("ps_") and "ORDER BY" not in first["note"]
-    async with Client(build_server(small)) as other:  # another replica reads the same stored result
-        second = await call_ok(other, "get_query_result", {"query_handle": first["next_page"]})
-    assert second["rows"][0][0] == first["rows"][-1][0] + 1
