@@ -62,7 +62,9 @@ class WarehouseUnavailable(SnowmcpError):
     """The warehouse cannot be reached, or the circuit breaker is open.
 
     `transient` marks faults worth retrying (network, expired session,
-    throttling); `retry_after_s` is set when the breaker fails fast.
+    throttling); `retry_after_s` is set when the breaker fails fast. `outage`
+    says the fault counts against the circuit breaker (default: when transient):
+    a network fault after a statement was sent is not retried, yet it is one.
     """
 
     hint = "The warehouse is unreachable; try again shortly."
@@ -74,7 +76,9 @@ class WarehouseUnavailable(SnowmcpError):
         hint: str | None = None,
         transient: bool = True,
         retry_after_s: float | None = None,
+        outage: bool | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.transient = transient
         self.retry_after_s = retry_after_s
+        self.outage = transient if outage is None else outage

@@ -2,8 +2,10 @@
 
 Retries (tenacity) apply only to `WarehouseUnavailable(transient=True)`:
 network errors, expired sessions, throttling. SQL errors and timeouts are
-never retried. Each attempt passes through the breaker, which counts only
-those transient faults: an SQL error proves the warehouse is up. After
+never retried. Each attempt passes through the breaker, which counts warehouse
+faults (`WarehouseUnavailable.outage`: the transient ones, and a network fault
+after a statement was sent, which is not retried): an SQL error proves the
+warehouse is up. After
 `failure_threshold` consecutive faults the breaker opens and every call fails
 fast with "retry after N s"; once `reset_timeout_s` has passed one probe call
 is let through (half-open) and its outcome closes or re-opens the breaker.
@@ -122,8 +124,13 @@ class CircuitBreaker:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Worth retrying and counting against the breaker: `WarehouseUnavailable(transient=True)` only."""
+    """Worth retrying: `WarehouseUnavailable(transient=True)` only."""
     return isinstance(exc, WarehouseUnavailable) and exc.transient
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Counts against the breaker: a warehouse fault (`WarehouseUnavailable.outage`), never an SQL error."""
+    return isinstance(exc, WarehouseUnavailable) and exc.outage
 
 
 async def call_with_retries(
@@ -173,7 +180,7 @@ async def resilient_call(
     `WarehouseUnavailable`, which is not retried: the retries stop there.
     """
     return await call_with_retries(
-        lambda: breaker.call(fn, counts_as_failure=is_transient),
+        lambda: breaker.call(fn, counts_as_failure=is_outage),
         attempts=attempts,
         base_delay_s=base_delay_s,
         max_delay_s=max_delay_s,

@@ -270,5 +270,6 @@ def _not_resent(error: SnowmcpError, statement: Statement, *, refused: bool = Fa
     return WarehouseUnavailable(
         f"{error.message} after the statement reached Snowflake ({where}); not resent",
         transient=False,
+        outage=True,  # not retried, but a fault of the warehouse all the same
         hint="Run it again if you still need its result; the warehouse may be recovering.",
     )

@@ -240,3 +240,20 @@ async def test_is_transient() -> None:
     assert is_transient(down())
     assert not is_transient(WarehouseUnavailable("open", transient=False))
     assert not is_transient(QueryFailed("x")) and not is_transient(OSError("x"))
+
+
+async def test_a_fault_after_the_statement_was_sent_is_not_retried_but_counts_against_the_breaker() -> None:
+    b = breaker(FakeClock(100.0), threshold=2)
+    sent = WarehouseUnavailable("Snowflake unreachable after the statement reached Snowflake; not resent",
+                                transient=False, outage=True)
+    for _ in range(2):
+        flaky = Flaky(5, sent)
+        with pytest.raises(WarehouseUnavailable, match="not resent"):
+            await resilient_call(flaky, breaker=b, attempts=3, sleep=FakeSleep())
+        assert flaky.attempts == 1  # never resent: it might run twice
+    assert b.state is BreakerState.OPEN
+    bad_login = Flaky(5, WarehouseUnavailable("bad credentials", transient=False))
+    other = breaker(FakeClock(100.0), threshold=1)
+    with pytest.raises(WarehouseUnavailable, match="bad credentials"):
+        await resilient_call(bad_login, breaker=other, sleep=FakeSleep())
+    assert other.state is BreakerState.CLOSED  # not an outage of the warehouse
