@@ -16,7 +16,6 @@ from typing import Annotated
 
 from pydantic import Field
 
-SINCE = 'Duration ("24h", "7d") or ISO time.'
 
 Table = str  # DATABASE.SCHEMA.TABLE: the servers' instructions say so once
 OptionalTable = str | None
@@ -25,8 +24,8 @@ Columns = list[str] | None  # none: all of them
 TimeColumn = str  # a DATE or TIMESTAMP column (the analytics instructions say so)
 Start = str | None  # ISO date or date-time, included (the analytics instructions say so)
 End = str | None  # ISO date or date-time, excluded
-Since = Annotated[str, Field(description=SINCE)]
-OptionalSince = Annotated[str | None, Field(description=SINCE)]
+Since = str  # the etl and quality instructions say how `since` reads, once per server
+OptionalSince = str | None
 Sql = str  # the tools say what SQL they take
 Pipeline = Annotated[str, Field(description="Id or name from list_pipelines.")]
 OptionalPipeline = Annotated[str | None, Field(description="A pipeline id or name.")]

@@ -20,7 +20,8 @@ Data-quality checks declared per table (YAML suites), run in the warehouse, with
 list_check_types shows the check types and the suite format; suggest_checks proposes a suite from
 the data; validate_suite compiles one without running; run_checks runs it (all aggregate checks in
 one scan) and stores the results; get_failed_rows shows offending rows of a run's check;
-check_history and schema_diff read what earlier runs stored. Tables are DATABASE.SCHEMA.TABLE."""
+check_history and schema_diff read what earlier runs stored. Tables are DATABASE.SCHEMA.TABLE;
+`since` takes a duration ("24h", "7d") or an ISO timestamp."""
 
 
 def build_server(settings: Settings | None = None, *, warehouse: Warehouse | None = None,

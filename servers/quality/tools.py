@@ -101,7 +101,7 @@ def build_tools(runtime: ServerRuntime, store: HistoryBackend, folders: SuiteFol
     @tools.tool(title="Check history", **read_only)
     async def check_history(
         table: OptionalTable = None,
-        check: Annotated[str | None, Field(description="A check name.")] = None,
+        check: str | None = None,
         since: OptionalSince = None,
         limit: Annotated[int, Field(ge=1, le=5_000)] = 200,
     ) -> CheckHistory:
