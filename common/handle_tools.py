@@ -49,7 +49,7 @@ def add_handle_tools(tools: Toolset, runtime: ServerRuntime) -> None:
         stored = parse_stored_handle(query_handle)
         if is_page_token(query_handle):
             outcome: Any = await long_calls.start("get_query_result", lambda: runtime.page(query_handle), owner)
-        elif stored is not None and not long_calls.knows(query_handle, owner):
+        elif stored is not None and not long_calls.holds(query_handle):
             outcome = await _stored(query_handle, *stored)
         else:
             outcome = await long_calls.result(query_handle, owner)
@@ -70,7 +70,7 @@ def add_handle_tools(tools: Toolset, runtime: ServerRuntime) -> None:
         """Cancel a "running" call."""
         _check(query_handle)
         owner, stored = current_session.get(), parse_stored_handle(query_handle)
-        if stored is not None and not long_calls.knows(query_handle, owner):
+        if stored is not None and not long_calls.holds(query_handle):
             warehouse = await runtime.warehouse()
             if not isinstance(warehouse, StoredResults):
                 raise NotFound(f"unknown query handle {query_handle!r}")

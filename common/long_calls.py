@@ -125,10 +125,9 @@ class LongCalls:
             self._drop(call)  # answered in time: nobody will ask for it by handle
         return outcome
 
-    def knows(self, handle: str, owner: str | None) -> bool:
-        """True when this process holds the call (for `owner`)."""
-        call = self._calls.get(handle)
-        return call is not None and call.owner == owner
+    def holds(self, handle: str) -> bool:
+        """True when this process holds the call (whoever owns it: `result` and `cancel` check that)."""
+        return handle in self._calls
 
     def name_stored(self, max_rows: int) -> Callable[[str], None] | None:
         """For the statement of the call in progress (None outside one): a callback, safe from any
