@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from cachetools import LRUCache
 from mcp.server.extension import Extension, MethodBinding
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, TextContent
@@ -40,7 +41,7 @@ class TasksExtension(Extension):
 
     def __init__(self, long_calls: LongCalls) -> None:
         self._calls = long_calls
-        self._created: dict[str, str] = {}  # task id -> createdAt
+        self._created: LRUCache[str, str] = LRUCache(maxsize=4 * long_calls.max_calls)  # task id -> createdAt
 
     def methods(self) -> list[MethodBinding]:
         modern = frozenset(MODERN_PROTOCOL_VERSIONS)
