@@ -41,6 +41,7 @@ from typing import Any
 import pytest
 
 from snowmcp.common.settings import Settings
+from snowmcp.common.warehouse.base import QueryTag
 
 FAKE_CONNECTION = "fake"
 FAKE_PASSWORD = "snow"
@@ -385,6 +386,8 @@ def snowflake_settings(snowflake_home: SnowflakeHome, tmp_path: Path) -> Setting
     )
 
 
+TAG = QueryTag(server="query", tool="run_query")
+SLOW_SQL = "SELECT SUM(SEQ8()) AS S FROM TABLE(GENERATOR(ROWCOUNT => 30000000))"  # ~2-3 s in fakesnow
 TWELVE_QUERIES = [  # different statements over the seeded demo tables, to count requests per uncached query
     "SELECT COUNT(*) AS N FROM ANALYTICS.SALES.ORDERS",
     "SELECT COUNT(*) AS N FROM ANALYTICS.SALES.CUSTOMERS",

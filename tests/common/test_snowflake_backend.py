@@ -27,10 +27,12 @@ from snowmcp.common.errors import ConfigError, NotFound, QueryFailed, QueryTimeo
 from snowmcp.common.results import RowCollector
 from snowmcp.common.runtime import ServerRuntime
 from snowmcp.common.settings import Settings
-from snowmcp.common.warehouse.base import QueryTag, TableRef
+from snowmcp.common.warehouse.base import TableRef
 from snowmcp.common.warehouse.selection import open_warehouse
 from snowmcp.common.warehouse.snowflake import SnowflakeWarehouse
 from tests.snowflake_fixtures import (  # noqa: F401  (fixtures)
+    SLOW_SQL,
+    TAG,
     warehouse,
     FakesnowServer,
     SnowflakeHome,
@@ -42,8 +44,6 @@ from tests.snowflake_fixtures import (  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Arrow output:UserWarning")]  # fakesnow's
 
-TAG = QueryTag(server="query", tool="run_query")
-SLOW_SQL = "SELECT SUM(SEQ8()) AS S FROM TABLE(GENERATOR(ROWCOUNT => 30000000))"  # ~2-3 s in fakesnow
 PASSWORD = "s3cret-canary-pw"
 PASSPHRASE = "canary-passphrase"
 

@@ -23,10 +23,11 @@ from snowmcp.common.errors import InvalidArgument, NotFound, QueryTimeout
 from snowmcp.common.results import RowCollector
 from snowmcp.common.runtime import ServerRuntime
 from snowmcp.common.settings import Settings
-from snowmcp.common.warehouse.base import QueryTag
 from snowmcp.common.warehouse.selection import open_warehouse
 from snowmcp.common.warehouse.snowflake import QUERY_ID_LOOKUP_AFTER_S, SnowflakeWarehouse
 from tests.snowflake_fixtures import (  # noqa: F401  (fixtures)
+    SLOW_SQL,
+    TAG,
     warehouse,
     TWELVE_QUERIES,
     request_counts,
@@ -39,8 +40,6 @@ from tests.snowflake_fixtures import (  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Arrow output:UserWarning")]  # fakesnow's
 
-TAG = QueryTag(server="query", tool="run_query")
-SLOW_SQL = "SELECT SUM(SEQ8()) AS S FROM TABLE(GENERATOR(ROWCOUNT => 30000000))"  # ~2-3 s in fakesnow
 VERY_SLOW_SQL = "SELECT SUM(SEQ8()) AS S FROM TABLE(GENERATOR(ROWCOUNT => 400000000))"  # half a minute or more
 
 
