@@ -1,4 +1,4 @@
-"""`make mcpb`: MCP Bundles (.mcpb) of the four servers for Claude Desktop, one bundle per server.
+"""`make mcpb`: MCP Bundles (.mcpb) of the five servers for Claude Desktop, one bundle per server.
 
     python -m snowmcp.mcpb [--out dist] [--wheel dist/snowmcp-X-py3-none-any.whl]
 

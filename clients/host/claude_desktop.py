@@ -117,7 +117,7 @@ def warehouse_for_config(warehouse: str) -> tuple[str, str | None]:
 
 def server_entries(warehouse: str | None, env: dict[str, str] | None = None,
                    prefix: str = "snowmcp-", command: list[str] | None = None) -> dict[str, Any]:
-    """Claude Desktop's entries for the four servers; `env` is added to each (with SNOWMCP_WAREHOUSE)."""
+    """Claude Desktop's entries for the five servers; `env` is added to each (with SNOWMCP_WAREHOUSE)."""
     executable, *launch = command or snowmcp_command()
     variables = {**({"SNOWMCP_WAREHOUSE": warehouse} if warehouse else {}), **(env or {})}
     entries = {}

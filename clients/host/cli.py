@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                       help=f"folder for the transcript, images and app pages (default {DEFAULT_OUT})")
     config = commands.add_parser("config", help="configure MCP clients")
     targets = config.add_subparsers(dest="target", required=True)
-    claude = targets.add_parser("claude", help="Claude Desktop's mcpServers entries for the four servers")
+    claude = targets.add_parser("claude", help="Claude Desktop's mcpServers entries for the five servers")
     claude.add_argument("--write", action="store_true", help="merge them into Claude Desktop's config (with a backup)")
     claude.add_argument("--path", help="the config file (default: Claude Desktop's for this platform)")
     claude.add_argument("--warehouse", help="SNOWMCP_WAREHOUSE for the servers (default: none, i.e. demo)")

@@ -68,12 +68,29 @@ def load_manifest(source: ManifestSource) -> LoadedManifest:
         raise ConfigError(str(exc), hint=exc.hint) from None
     from metricflow_semantic_interfaces.validations.semantic_manifest_validator import SemanticManifestValidator
 
+    _alias_self_ratios(manifest)
+
     results = SemanticManifestValidator().validate_semantic_manifest(manifest)
     for warning in results.warnings[:_SHOWN_ISSUES]:  # mostly about MetricFlow's own transformations
         log.debug("semantic manifest %s: %s", source.path, warning.message)
     if results.has_blocking_issues:
         raise _invalid_manifest(source, [issue.message for issue in results.errors])
     return LoadedManifest(manifest, source)
+
+
+def _alias_self_ratios(manifest: Any) -> None:
+    """Give a ratio of one metric over itself (`orders` filtered to cancelled / all `orders`) distinct input
+    aliases. Without them MetricFlow 0.213 renders both sides from the same subquery and answers 1.0 —
+    a wrong figure, not an error (tests/servers/semantic/test_known_answers.py shows it)."""
+    for metric in manifest.metrics:
+        params = metric.type_params
+        numerator, denominator = params.numerator, params.denominator
+        if numerator is None or denominator is None or numerator.name != denominator.name:
+            continue
+        if (numerator.alias or numerator.name) == (denominator.alias or denominator.name):
+            numerator.alias = f"{numerator.name}_numerator"
+            if denominator.alias is None:
+                denominator.alias = f"{denominator.name}_denominator"
 
 
 def _dbt_manifest(path: Path) -> Any:

@@ -46,7 +46,13 @@ class _CompileOnlyClient:
         if dialect not in _RENDERERS:
             raise ConfigError(f"the semantic layer does not support the {dialect} dialect")
         self.sql_engine_type = SqlEngine.DUCKDB if dialect == "duckdb" else SqlEngine.SNOWFLAKE
-        self.sql_plan_renderer = getattr(importlib.import_module(_RENDERER_MODULES[dialect]), _RENDERERS[dialect])()
+        renderer = getattr(importlib.import_module(_RENDERER_MODULES[dialect]), _RENDERERS[dialect])
+
+        class Renderer(renderer):  # type: ignore[misc, valid-type]
+            def _render_description_section(self, description: str) -> None:
+                return None  # MetricFlow's plan comments: half the text of a statement, and nothing that runs
+
+        self.sql_plan_renderer = Renderer()
 
     def render_bind_parameter_key(self, bind_parameter_key: str) -> str:
         return f"${bind_parameter_key}"

@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import Field
 from sqlglot import exp
 
+from snowmcp.common.guard import GuardVerdict
 from snowmcp.common.handle_tools import add_handle_tools
 from snowmcp.common.runtime import ServerRuntime
 from snowmcp.common.toolkit import Toolset
@@ -83,7 +84,7 @@ def build_tools(runtime: ServerRuntime, loader: LayerLoader) -> Toolset:
                                truncated=result.truncated)
 
     async def compiled(metrics: list[str], group_by: list[GroupBy] | None, where: list[str] | None,
-                       order_by: list[OrderBy] | None, limit: int | None) -> tuple[Compiled, str, exp.Expression]:
+                       order_by: list[OrderBy] | None, limit: int | None) -> tuple[Compiled, str, GuardVerdict]:
         guard = await runtime.sql_guard()
         filters = await runtime.off_loop(lambda: check_where(where or [], guard))
         if limit is not None:
@@ -92,8 +93,7 @@ def build_tools(runtime: ServerRuntime, loader: LayerLoader) -> Toolset:
         layer = await loader.layer()
         result = await runtime.off_loop(lambda: layer.compile(request))
         verdict = await runtime.guard(result.sql)
-        statement = _without_comments(verdict.expression)
-        return result, statement.sql(dialect=guard.dialect), statement
+        return result, verdict.sql or result.sql, verdict
 
     @tools.tool(long=True, title="Query metrics", **read_only)
     async def query_metrics(metrics: Metrics, group_by: GroupBys = None, where: Where = None,
@@ -122,12 +122,3 @@ def build_tools(runtime: ServerRuntime, loader: LayerLoader) -> Toolset:
     add_handle_tools(tools, runtime)
     return tools
 
-
-def _without_comments(statement: exp.Expression | None) -> exp.Expression:
-    """The guarded statement without MetricFlow's plan comments (a third of its text): the same query, fewer
-    tokens in every result."""
-    assert statement is not None  # an allowed verdict always carries its expression
-    bare = statement.copy()
-    for node in bare.walk():
-        node.comments = None
-    return bare

@@ -68,7 +68,7 @@ async def test_scripts_chain_results_and_refuse_unknown_tools(tmp_path: Path) ->
         ScriptedProvider.from_file(tmp_path / "missing.json")
 
 
-async def test_the_demo_session_runs_against_all_four_servers(settings) -> None:  # noqa: ANN001
+async def test_the_demo_session_runs_against_all_five_servers(settings) -> None:  # noqa: ANN001
     """The script `make demo` plays, in memory: every step's tool exists and only the planted write fails."""
     from snowmcp.clients.host.demo import SESSION
     from snowmcp.servers.analytics.server import build_server as analytics
@@ -76,6 +76,7 @@ async def test_the_demo_session_runs_against_all_four_servers(settings) -> None:
     from snowmcp.servers.quality.demo import SUITES
     from snowmcp.servers.quality.server import build_server as quality
     from snowmcp.servers.query.server import build_server as query
+    from snowmcp.servers.semantic.server import build_server as semantic
 
     demo_settings = settings.model_copy(update={"warehouse": "demo"})
     demo_settings.state_path.mkdir(parents=True, exist_ok=True)
@@ -83,7 +84,7 @@ async def test_the_demo_session_runs_against_all_four_servers(settings) -> None:
     (demo_settings.state_path / "demo" / "ANALYTICS.duckdb").symlink_to(Path(settings.warehouse.removeprefix("duckdb://")))
     session = json.loads(SESSION.read_text().replace("{{SUITES}}", SUITES.as_posix()))
     targets = {"query": query(demo_settings), "analytics": analytics(demo_settings), "etl": etl(demo_settings),
-               "quality": quality(demo_settings)}
+               "quality": quality(demo_settings), "semantic": semantic(demo_settings)}
     specs = [ServerSpec(name=n, transport="stdio", command="(in memory)") for n in targets]
     async with Host(specs, targets=targets) as host:
         conversation = await run_turn(host, ScriptedProvider(session["steps"]), session["prompt"],
@@ -91,4 +92,4 @@ async def test_the_demo_session_runs_against_all_four_servers(settings) -> None:
     failed = [e.tool for e in conversation.events if e.kind == "tool_result" and e.is_error]
     assert failed == ["query__run_query"]  # the refused DELETE
     servers = {e.tool.split("__")[0] for e in conversation.events if e.kind == "tool_call"}
-    assert servers == {"query", "analytics", "etl", "quality"} and conversation.answer
+    assert servers == {"query", "analytics", "etl", "quality", "semantic"} and conversation.answer

@@ -98,7 +98,7 @@ def test_config_claude_prints_and_writes(tmp_path: Path, env: dict[str, str]) ->
     printed = snowmcp("config", "claude", "--warehouse", "demo", env=env)
     entries = json.loads(printed.stdout)["mcpServers"]
     assert printed.returncode == 0 and sorted(entries) == ["snowmcp-analytics", "snowmcp-etl", "snowmcp-quality",
-                                                           "snowmcp-query"]
+                                                           "snowmcp-query", "snowmcp-semantic"]
     assert entries["snowmcp-etl"]["env"] == {"SNOWMCP_WAREHOUSE": "demo"}
     target = tmp_path / "claude_desktop_config.json"
     target.write_text(json.dumps({"mcpServers": {"mine": {"command": "x"}}}))

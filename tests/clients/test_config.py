@@ -63,9 +63,9 @@ def test_a_config_file_disabled_entries_and_json_errors(tmp_path: Path) -> None:
         load_config(tmp_path / "missing.json", ENV)
 
 
-def test_the_default_is_the_four_servers_with_our_variables() -> None:
+def test_the_default_is_the_five_servers_with_our_variables() -> None:
     specs = default_servers({"SNOWMCP_STATE_DIR": "/s", "SNOWFLAKE_HOME": "/h", "AWS_SECRET": "no"}, warehouse="demo")
-    assert [s.name for s in specs] == ["query", "analytics", "etl", "quality"]
+    assert [s.name for s in specs] == ["query", "analytics", "etl", "quality", "semantic"]
     assert [specs[0].command, *specs[0].args] == [*snowmcp_command(), "serve", "query"]
     assert specs[0].env == {"SNOWMCP_STATE_DIR": "/s", "SNOWFLAKE_HOME": "/h", "SNOWMCP_WAREHOUSE": "demo"}
 
@@ -85,7 +85,8 @@ def test_writing_claude_desktop_config_merges_and_backs_up(tmp_path: Path) -> No
     backup = merge_into(path, server_entries(None)).backup
     merged = json.loads(path.read_text())
     assert merged["globalShortcut"] == "Ctrl+Space" and "other" in merged["mcpServers"]
-    assert set(merged["mcpServers"]) >= {"snowmcp-query", "snowmcp-analytics", "snowmcp-etl", "snowmcp-quality"}
+    assert set(merged["mcpServers"]) >= {"snowmcp-query", "snowmcp-analytics", "snowmcp-etl", "snowmcp-quality",
+                                       "snowmcp-semantic"}
     entry = merged["mcpServers"]["snowmcp-query"]
     assert Path(entry["command"]).is_absolute() and entry["args"][-2:] == ["serve", "query"]
     assert backup is not None and json.loads(backup.read_text())["mcpServers"] == {"other": {"command": "x"}}

@@ -53,7 +53,7 @@ def test_the_snowflake_example_is_what_its_command_writes(tmp_path: Path, capsys
     assert options[0] == "--write"
     (name, entry), = example["mcpServers"].items()
     printed = _with_command(_printed(capsys, *options[1:]), entry["command"])["mcpServers"]
-    assert printed[name] == entry and len(printed) == 4
+    assert printed[name] == entry and len(printed) == 5
     # the example written by hand, then `config claude --write` with no options: the Snowflake setup stays
     config = tmp_path / "claude_desktop_config.json"
     config.write_text(json.dumps(example))
@@ -70,6 +70,6 @@ def test_the_install_commands_run_as_written(tmp_path: Path, capsys: pytest.Capt
     assert "# or: pipx install snowmcp" in block
     config = tmp_path / "claude_desktop_config.json"  # --path: not this machine's Claude Desktop config
     assert main([*shlex.split(lines[1])[1:], "--path", str(config)]) == 0
-    assert "wrote 4 servers" in capsys.readouterr().out
+    assert "wrote 5 servers" in capsys.readouterr().out
     assert set(json.loads(config.read_text())["mcpServers"]) == {f"snowmcp-{s}" for s in
-                                                                ("query", "analytics", "etl", "quality")}
+                                                                ("query", "analytics", "etl", "quality", "semantic")}

@@ -35,8 +35,16 @@ async def test_the_four_catalogs_fit_the_budget(settings: Settings) -> None:
     assert sum(sizes.values()) <= CATALOG_TARGET_BYTES, sizes
 
 
+SEMANTIC_TARGET_BYTES = 4_096
+
+
+async def test_the_semantic_catalog_fits_its_own_budget(settings: Settings) -> None:
+    """The fifth server is counted apart: the four's 16 KB stays what a host pays without it."""
+    assert catalog_bytes(await _tools("semantic", settings)) <= SEMANTIC_TARGET_BYTES
+
+
 async def test_descriptions_are_single_lines_without_indentation(settings: Settings) -> None:
-    for name in SERVERS:
+    for name in (*SERVERS, "semantic"):
         for tool in await _tools(name, settings):
             assert tool.description and "\n" not in tool.description and "  " not in tool.description, tool.name
 

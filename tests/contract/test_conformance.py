@@ -22,7 +22,7 @@ import yaml
 
 from tests.processes import REPO, http_server
 
-SERVERS = ["query", "analytics", "etl", "quality"]
+SERVERS = ["query", "analytics", "etl", "quality", "semantic"]
 BASELINE = Path(__file__).parent / "conformance" / "baseline.yml"
 NODE_BIN = REPO / ".tools/node_modules/.bin"
 

@@ -23,7 +23,7 @@ from tests.processes import REPO
 
 pytestmark = pytest.mark.slow
 
-SERVERS = ("query", "analytics", "etl", "quality")
+SERVERS = ("query", "analytics", "etl", "quality", "semantic")
 # What the code reads at run time besides modules; the wheel test below lists every data file.
 DATA_FILES = (
     "snowmcp/common/guard/lists/duckdb_functions.txt",

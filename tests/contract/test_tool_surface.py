@@ -21,7 +21,7 @@ from snowmcp.common.settings import Settings
 pytestmark = pytest.mark.anyio
 
 SNAPSHOT = Path(__file__).with_name("tool_surface.json")
-SERVERS = ("query", "analytics", "etl", "quality")
+SERVERS = ("query", "analytics", "etl", "quality", "semantic")
 
 
 async def _surface(server_name: str, settings: Settings) -> list[dict[str, Any]]:
