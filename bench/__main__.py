@@ -24,6 +24,8 @@ measured side by side, interleaved, with medians over repeats.
       different statements (needs `make fakesnow`)           target <= 1.3
   (i) the tool catalog (name, description, input schema of every tool, compact JSON) per server:
       bytes and approximate tokens (bytes / 4)                target <= 16 KB in all
+  (j) semantic query_metrics (3 metrics by month and segment) against its compiled SQL run directly
+      on DuckDB, and the compile time of get_metrics_compiled_sql target <= 1.2x
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from bench.guard import guard_vs_sqlglot
 from bench.load import load_vs_bare
 from bench.quality import suite_vs_hand_written
 from bench.round_trips import requests_per_query
+from bench.semantic import metric_query_vs_compiled_sql
 from bench.measure import (
     cached_query_vs_echo,
     cold_start_ratio,
@@ -74,6 +77,7 @@ def main() -> None:
         "guard": guard_vs_sqlglot(repeats),
         "round_trips": anyio.run(requests_per_query),
         "catalog": anyio.run(catalog_sizes, demo),
+        "semantic": anyio.run(metric_query_vs_compiled_sql, demo, repeats),
     }
     failed = [name for name, r in results.items() if not r["pass"]]
     for name, r in results.items():
