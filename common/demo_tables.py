@@ -229,6 +229,13 @@ CREATE TABLE OPS.TABLE_SLAS AS SELECT * FROM (VALUES
 """
 
 
+def all_days() -> str:
+    return """
+CREATE TABLE SALES.ALL_DAYS AS
+SELECT DATE '2018-01-01' + i::INT AS DATE_DAY FROM range(3653) t(i)  -- 2018-01-01 .. 2027-12-31
+"""
+
+
 # In build order: ORDER_ITEMS and the view read ORDERS.
 TABLES: dict[str, Callable[[], str]] = {
     "SALES.CUSTOMERS": customers,
@@ -238,6 +245,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "SALES.ORDER_ITEMS": order_items,
     "OPS.ETL_RUNS": etl_runs,
     "OPS.TABLE_SLAS": table_slas,
+    "SALES.ALL_DAYS": all_days,
 }
 VIEWS = frozenset({"SALES.DAILY_REVENUE"})
 
@@ -271,6 +279,8 @@ COMMENTS: dict[str, tuple[str, dict[str, str]]] = {
         "TRIGGERED_BY": "schedule or manual."}),
     "SALES.DAILY_REVENUE": ("Orders and revenue (sum of AMOUNT) per ORDER_DATE, all statuses.", {
         "ORDER_DATE": "Calendar date.", "ORDERS": "Orders placed that day.", "REVENUE": "Sum of AMOUNT, USD."}),
+    "SALES.ALL_DAYS": ("Every calendar day 2018-2027: the semantic layer's time spine.", {
+        "DATE_DAY": "The day."}),
     "OPS.TABLE_SLAS": ("Freshness each table owes its users, for freshness checks.", {
         "TABLE_NAME": "Fully qualified table.", "MAX_AGE_HOURS": "Most hours allowed since the last successful load.",
         "OWNER": "Who to contact."}),

@@ -42,6 +42,8 @@ What the data holds, for the authors of the analytics, quality and etl servers
   ~12; one run still 'running' (load_orders-20261120T0905, ENDED_AT and ROWS_LOADED
   NULL). ERROR_MESSAGE is set exactly on failed runs.
 - OPS.TABLE_SLAS: the freshness each table owes (MAX_AGE_HOURS) and its OWNER.
+- SALES.ALL_DAYS: one row per day 2018-01-01 .. 2027-12-31 (DATE_DAY), the time spine of the
+  demo's semantic models (servers/semantic/demo_models).
 
 Every table, view and column has a COMMENT.
 """

@@ -108,13 +108,29 @@ def new_server(
     return SnowmcpServer(
         f"snowmcp-{runtime.server_name}",
         title=f"snowmcp {runtime.server_name}",
-        instructions=instructions,
+        instructions=instructions + _semantic_pointer(runtime),
         version=__version__,
         log_level=settings.log_level,
         lifespan=lifespan,
         extensions=[TasksExtension(runtime.long_calls), *extensions],
         **auth,
     )
+
+
+SEMANTIC_POINTER = ("\nCertified metrics are configured: for business figures (revenue, orders, rates...) ask the "
+                    "semantic server's query_metrics by metric name rather than writing the SQL.")
+
+
+def _semantic_pointer(runtime: ServerRuntime) -> str:
+    """The line pointing the other servers' users at the semantic server, when it has metrics to serve
+    (MetricFlow YAML, a dbt semantic manifest, or the demo's models)."""
+    settings = runtime.settings
+    if runtime.server_name == "semantic":
+        return ""
+    dbt = settings.dbt_target_dir
+    configured = settings.semantic_models is not None or settings.warehouse == "demo" or dbt is not None and any(
+        (folder / "semantic_manifest.json").is_file() for folder in (dbt.expanduser(), dbt.expanduser() / "target"))
+    return SEMANTIC_POINTER if configured else ""
 
 
 def is_loopback(host: str) -> bool:

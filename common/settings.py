@@ -17,6 +17,11 @@ from typing_extensions import Annotated
 
 BYTES_PER_TOKEN = 4  # compact JSON of typical rows: ~4 bytes per token for Claude's and GPT's tokenizers
 
+# Read by the etl server (run results) and the semantic server (semantic_manifest.json): declared once.
+DBT_TARGET_DIR = Field(
+    None, description="A dbt target/ folder: run_results.json and manifest.json (etl), semantic_manifest.json "
+    "(semantic).")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SNOWMCP_", extra="ignore")
@@ -86,6 +91,12 @@ class Settings(BaseSettings):
     )
     max_sql_chars: int = Field(
         40_000, ge=1_000, le=1_000_000, description="Longest SQL text the guard reads (longer is refused)."
+    )
+
+    dbt_target_dir: Path | None = DBT_TARGET_DIR
+    semantic_models: Path | None = Field(
+        None, description="MetricFlow YAML (semantic_models, metrics, a time spine) for teams without dbt: a "
+        "file or a folder of .yml/.yaml files. Wins over SNOWMCP_DBT_TARGET_DIR for the semantic server.",
     )
 
     otel: Literal["off", "console", "otlp"] = Field("off", description="OpenTelemetry export.")

@@ -18,11 +18,11 @@ from pydantic import ValidationError
 
 from snowmcp import __version__
 from snowmcp.common.errors import SnowmcpError
+from snowmcp.servers import SERVERS
 
 if TYPE_CHECKING:
     from snowmcp.common.settings import Settings
 
-SERVERS = ("query", "analytics", "etl", "quality")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     init = demo_commands.add_parser("init", help="build the demo warehouse (DuckDB file)")
     init.add_argument("--path", type=Path, help="file to build (default: $SNOWMCP_STATE_DIR/demo/ANALYTICS.duckdb)")
     init.add_argument("--force", action="store_true", help="rebuild even if it exists")
-    tour = demo_commands.add_parser("tour", help="the agent host with all four servers, in a scripted session")
+    tour = demo_commands.add_parser("tour", help="the agent host with all five servers, in a scripted session")
     tour.add_argument("--warehouse", help="overrides SNOWMCP_WAREHOUSE")
     doctor = commands.add_parser("doctor", help="which warehouse and connection a server would use; try a login")
     doctor.add_argument("--warehouse", help="overrides SNOWMCP_WAREHOUSE (demo, duckdb:///path, snowflake://[name])")
@@ -100,6 +100,13 @@ def _demo(args: argparse.Namespace) -> None:
         print(f"demo quality suites: {len(suites)} in {folder} ({', '.join(s.stem for s in suites)})")
         if folder != suites_folder(settings.state_path).expanduser().resolve():
             print(f"  to use them: SNOWMCP_WAREHOUSE=duckdb://{path} SNOWMCP_QUALITY_SUITES_DIR={folder}")
+        from snowmcp.servers.semantic.demo import install_demo_models, models_folder
+
+        models = path.parent / "semantic"
+        installed = install_demo_models(models)
+        print(f"demo semantic models: {len(installed)} file(s) in {models}")
+        if models != models_folder(settings.state_path).expanduser().resolve():
+            print(f"  to use them: SNOWMCP_WAREHOUSE=duckdb://{path} SNOWMCP_SEMANTIC_MODELS={models}")
     else:
         from snowmcp.clients.host.demo import run_demo
 

@@ -21,8 +21,9 @@ from snowmcp.clients.host.providers.base import Message, Provider, ToolResult, T
 
 DEFAULT_SYSTEM = (
     "You are a data assistant with tools on a data warehouse: query (catalog and read-only SQL), analytics "
-    "(profiles, aggregates, time series, anomalies), etl (pipeline runs, failures, freshness, SLAs) and quality "
-    "(data-quality checks). Use the tools to answer; prefer aggregates over fetching rows; say what you found."
+    "(profiles, aggregates, time series, anomalies), etl (pipeline runs, failures, freshness, SLAs), quality "
+    "(data-quality checks) and semantic (certified metrics by name). Use the tools to answer; for a business figure "
+    "prefer a certified metric; prefer aggregates over fetching rows; say what you found."
 )
 MAX_RESULT_CHARS = 20_000  # what one tool result may put into the model's context
 

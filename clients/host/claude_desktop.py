@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snowmcp.clients.host.config import SNOWMCP_SERVERS
+from snowmcp.servers import SERVERS
 from snowmcp.common.errors import ConfigError
 from snowmcp.clients.host.launch import snowmcp_command
 from snowmcp.common.warehouse.selection import parse_warehouse_url
@@ -121,7 +121,7 @@ def server_entries(warehouse: str | None, env: dict[str, str] | None = None,
     executable, *launch = command or snowmcp_command()
     variables = {**({"SNOWMCP_WAREHOUSE": warehouse} if warehouse else {}), **(env or {})}
     entries = {}
-    for name in SNOWMCP_SERVERS:
+    for name in SERVERS:
         entry: dict[str, Any] = {"command": executable, "args": [*launch, "serve", name]}
         if variables:
             entry["env"] = dict(variables)

@@ -29,8 +29,8 @@ from typing import Any, Literal
 
 from snowmcp.common.errors import ConfigError
 from snowmcp.clients.host.launch import snowmcp_command
+from snowmcp.servers import SERVERS
 
-SNOWMCP_SERVERS = ("query", "analytics", "etl", "quality")
 DEFAULT_CALL_TIMEOUT_S = 120.0
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _PASSED_TO_OUR_SERVERS = ("SNOWMCP_", "SNOWFLAKE_", "OTEL_")
@@ -152,4 +152,4 @@ def default_servers(environ: Mapping[str, str] | None = None, warehouse: str | N
         env["SNOWMCP_WAREHOUSE"] = warehouse
     command, *prefix = snowmcp_command()
     return [ServerSpec(name=name, transport="stdio", command=command,
-                       args=(*prefix, "serve", name), env=dict(env)) for name in SNOWMCP_SERVERS]
+                       args=(*prefix, "serve", name), env=dict(env)) for name in SERVERS]

@@ -1,4 +1,4 @@
-"""`snowmcp demo tour` (run by `make demo`): the agent host with all four servers on the demo warehouse,
+"""`snowmcp demo tour` (run by `make demo`): the agent host with all five servers on the demo warehouse,
 driven by a scripted session (`demo_session.json`), printed as a readable transcript.
 
 No API key and no network: the "model" is the scripted provider, so the tour is
@@ -48,6 +48,6 @@ async def _demo(warehouse: str | None) -> int:
                                       on_event=lambda event: print_event(event, sys.stdout))
     calls = [e for e in conversation.events if e.kind == "tool_call"]
     failed = [e for e in conversation.events if e.kind == "tool_result" and e.is_error]
-    print(f"\n{len(calls)} tool calls on 4 servers, {len(failed)} refused or failed (the refused write is expected), "
+    print(f"\n{len(calls)} tool calls on {len(statuses)} servers, {len(failed)} refused or failed (the refused write is expected), "
           f"{time.perf_counter() - started:.1f} s in all.")
     return 0 if len(failed) == 1 else 1

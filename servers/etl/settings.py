@@ -12,6 +12,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
+from snowmcp.common.settings import DBT_TARGET_DIR
+
 SourceName = Literal["audit", "dbt", "snowflake"]
 SOURCE_NAMES: tuple[SourceName, ...] = ("audit", "dbt", "snowflake")
 
@@ -25,8 +27,7 @@ class EtlSettings(BaseSettings):
         None,
         description='JSON (inline or a file path) renaming the audit columns and mapping status values, e.g. '
                     '{"columns": {"pipeline": "JOB_NAME"}, "statuses": {"OK": "success"}}.')
-    dbt_target_dir: Path | None = Field(
-        None, description="A dbt target/ folder holding run_results.json and manifest.json (dbt source).")
+    dbt_target_dir: Path | None = DBT_TARGET_DIR
     etl_sla_file: Path | None = Field(
         None, description="TOML or JSON file of SLAs, owners, schedules and upstreams per pipeline (or glob) "
                           "and max ages per table.")

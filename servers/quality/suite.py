@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from snowmcp.common.errors import InvalidArgument
 from snowmcp.servers.quality.check_types import CHECK_TYPES, CheckBase
 from snowmcp.servers.quality.suite_limits import MAX_CHECKS, check_object, check_text, key_path
-from snowmcp.servers.quality.suite_yaml import compose
+from snowmcp.common.safe_yaml import compose
 from snowmcp.servers.quality.thresholds import RangeThresholds, RowThresholds
 
 SCHEMA_PATH = Path(__file__).with_name("suite.schema.json")
@@ -95,7 +95,8 @@ def parse_suite(text: str) -> Suite:
     if not isinstance(text, str) or not text.strip():
         raise InvalidArgument("the suite is empty", hint="Pass YAML with `table:` and `checks:` or `columns:`.")
     check_text(text)
-    node, data = compose(text)
+    node, data = compose(text, what="the suite",
+                         hint="A suite is YAML (or JSON) text with `table:` and `checks:` or `columns:`.")
     return suite_from_data(data, _lines(node), source=text)
 
 

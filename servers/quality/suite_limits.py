@@ -13,10 +13,9 @@ import json
 from typing import Any
 
 from snowmcp.common.errors import InvalidArgument
+from snowmcp.common.safe_yaml import MAX_DEPTH
 
 MAX_SUITE_BYTES = 1_000_000
-MAX_DEPTH = 32
-"""Nesting of mappings and lists; a real suite needs about 7 (columns > COLUMN > list > check > params > list)."""
 MAX_NODES = 200_000
 """Values (scalars, lists, mappings) in an object-form suite; 1 MB of JSON holds fewer in practice."""
 MAX_CHECKS = 500

@@ -24,17 +24,19 @@ Grain = Literal["day", "week", "month", "quarter", "year"]
 GRAINS: tuple[Grain, ...] = ("day", "week", "month", "quarter", "year")
 
 
-@dataclass(frozen=True)
-class GroupBy:
-    name: str
+class GroupBy(BaseModel):
+    name: str = Field(description="A dimension, entity or metric_time (get_dimensions).")
     type: GroupByType = "dimension"
     grain: Grain | None = None
 
+    model_config = {"extra": "forbid", "frozen": True}
 
-@dataclass(frozen=True)
-class OrderBy:
-    name: str
+
+class OrderBy(BaseModel):
+    name: str = Field(description="A requested metric or group_by name.")
     descending: bool = False
+
+    model_config = {"extra": "forbid", "frozen": True}
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class SavedQueryInfo(BaseModel):
     name: str
     description: str | None = None
     metrics: list[str]
-    group_by: list[str] = Field(default_factory=list)
+    group_by: list[GroupBy] = Field(default_factory=list)
     where: list[str] = Field(default_factory=list)
 
 
@@ -107,6 +109,10 @@ class SemanticLayer(Protocol):
 
     def metrics(self) -> list[MetricInfo]: ...
 
+    def definition(self, metric: str) -> MetricDefinition:
+        """One metric as certified (for results and the metric catalog resource)."""
+        ...
+
     def dimensions(self, metrics: Sequence[str]) -> list[DimensionInfo]: ...
 
     def entities(self, metrics: Sequence[str]) -> list[EntityInfo]: ...
@@ -114,8 +120,6 @@ class SemanticLayer(Protocol):
     def saved_queries(self) -> list[SavedQueryInfo]: ...
 
     def compile(self, request: MetricRequest) -> Compiled: ...
-
-    def compile_saved_query(self, name: str, *, where: Sequence[str] = (), limit: int | None = None) -> Compiled: ...
 
     def compile_dimension_values(self, dimension: str, metrics: Sequence[str]) -> Compiled:
         """The distinct values of one dimension (for `metrics`, or for all when empty), one column."""

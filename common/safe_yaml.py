@@ -1,4 +1,7 @@
-"""Reading a suite's YAML safely: no anchors or aliases, bounded nesting, errors that quote nothing.
+"""Reading YAML written by users safely: no anchors or aliases, bounded nesting, errors that quote nothing.
+
+Used for quality suites and for MetricFlow semantic-model files (`what` names the
+document in messages: "the suite", "semantic model file models/orders.yml").
 
 PyYAML expands aliases when it builds Python objects, so nine lines of nested
 aliases ("billion laughs") become gigabytes. The parser's event stream is read
@@ -17,72 +20,79 @@ import re
 from typing import Any
 
 from snowmcp.common.errors import InvalidArgument
-from snowmcp.servers.quality.suite_limits import MAX_DEPTH
+
+MAX_DEPTH = 32
+"""Nesting of mappings and lists; a real quality suite needs about 7, a semantic model about 6."""
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _GRAMMAR = re.compile(r"^['\"](?:<[\w -]+>|[,:\[\]{}?-])['\"]$")  # a token kind or a bracket: no file content
 _LOADER: Any = None
 
 
-def compose(text: str) -> tuple[Any, Any]:
-    """The suite's root node (for line numbers) and its data; raises `InvalidArgument` on any problem."""
+def compose(text: str, *, what: str = "the suite", hint: str = "") -> tuple[Any, Any]:
+    """The document's root node (for line numbers) and its data; raises `InvalidArgument` on any problem."""
     import yaml
 
     loader_class = _loader_class()
-    _check_events(loader_class, text)
+    check_events(text, what=what, hint=hint)
     loader = loader_class(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        raise _invalid(exc) from None
+        raise _invalid(exc, what, hint) from None
     except RecursionError:
-        raise InvalidArgument(f"the suite nests deeper than {MAX_DEPTH} levels") from None
+        raise InvalidArgument(f"{what} nests deeper than {MAX_DEPTH} levels") from None
     finally:
         loader.dispose()
     return node, data
 
 
-def _check_events(loader_class: Any, text: str) -> None:
-    """Refuse anchors, aliases and deep nesting from the event stream (nothing is built yet)."""
+def check_events(text: str, *, what: str, hint: str = "") -> int:
+    """Refuse anchors, aliases and deep nesting from the event stream (nothing is built yet).
+
+    Returns the number of documents (a `---` stream may hold several)."""
     import yaml
 
-    loader = loader_class(text)
+    loader = _loader_class()(text)
+    documents = 0
     depth = 0
     try:
         while loader.check_event():
             event = loader.get_event()
             if isinstance(event, yaml.AliasEvent):
-                raise InvalidArgument(f"the suite uses a YAML alias (*name) at {_at(event.start_mark)}; anchors and "
-                                      "aliases are not allowed in a suite", hint="Write the repeated value out.")
+                raise InvalidArgument(f"{what} uses a YAML alias (*name) at {_at(event.start_mark)}; anchors and "
+                                      "aliases are not allowed", hint="Write the repeated value out.")
             if getattr(event, "anchor", None) is not None:
-                raise InvalidArgument(f"the suite uses a YAML anchor (&name) at {_at(event.start_mark)}; anchors and "
-                                      "aliases are not allowed in a suite", hint="Write the repeated value out.")
-            if isinstance(event, yaml.CollectionStartEvent):
+                raise InvalidArgument(f"{what} uses a YAML anchor (&name) at {_at(event.start_mark)}; anchors and "
+                                      "aliases are not allowed", hint="Write the repeated value out.")
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+            elif isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise InvalidArgument(f"the suite nests deeper than {MAX_DEPTH} levels at {_at(event.start_mark)}")
+                    raise InvalidArgument(f"{what} nests deeper than {MAX_DEPTH} levels at {_at(event.start_mark)}")
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError as exc:
-        raise _invalid(exc) from None
+        raise _invalid(exc, what, hint) from None
     finally:
         loader.dispose()
+    return documents
 
 
 def _at(mark: Any) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "an unknown place"
 
 
-def _invalid(exc: Exception) -> InvalidArgument:
+def _invalid(exc: Exception, what: str, hint: str) -> InvalidArgument:
     """A YAML error as a message with its place and the parser's problem, minus anything quoted from the file."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     where = f" at {_at(mark)}" if mark is not None else ""
     problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "unreadable"
     problem = _QUOTED.sub(lambda m: m.group() if _GRAMMAR.match(m.group()) else "…", str(problem))
     problem = (problem.splitlines() or ["unreadable"])[0][:200]
-    return InvalidArgument(f"the suite is not valid YAML{where}: {problem}",
-                           hint="A suite is YAML (or JSON) text with `table:` and `checks:` or `columns:`.")
+    return InvalidArgument(f"{what} is not valid YAML{where}: {problem}", hint=hint or None)
 
 
 def _loader_class() -> Any:
@@ -104,3 +114,21 @@ def _loader_class() -> Any:
                                           re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
         _LOADER = SuiteLoader
     return _LOADER
+
+
+def load_all(text: str, *, what: str, hint: str = "") -> list[Any]:
+    """Every document of a `---` stream, after `check_events` passed on the same text."""
+    import yaml
+
+    loader = _loader_class()(text)
+    try:
+        documents = []
+        while loader.check_data():
+            documents.append(loader.get_data())
+        return documents
+    except yaml.YAMLError as exc:
+        raise _invalid(exc, what, hint) from None
+    except RecursionError:
+        raise InvalidArgument(f"{what} nests deeper than {MAX_DEPTH} levels") from None
+    finally:
+        loader.dispose()
