@@ -34,7 +34,7 @@ SERVERS = {
     "analytics": "Profiles, aggregates, time series and anomalies of warehouse tables, computed in SQL",
     "etl": "Pipeline runs, failures, freshness and SLAs from audit tables, dbt and Snowflake tasks",
     "quality": "Declared data-quality checks run in the warehouse, with history and failed rows",
-    "semantic": "Certified metrics by name (dbt/MetricFlow semantic models, Snowflake semantic views), compiled to guarded SQL",
+    "semantic": "Certified metrics by name (dbt/MetricFlow semantic models), compiled to guarded SQL",
 }
 USER_CONFIG: dict[str, dict[str, Any]] = {
     "warehouse": {

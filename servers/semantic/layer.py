@@ -1,7 +1,7 @@
 """What every source of certified metrics offers the semantic server's tools.
 
 A *layer* is loaded once per server (MetricFlow from a dbt `semantic_manifest.json`
-or MetricFlow YAML, or Snowflake semantic views) and then answers catalog
+or MetricFlow YAML; Snowflake semantic views are the next source) and then answers catalog
 questions and compiles metric requests into one SQL statement in the warehouse's
 dialect. It never runs SQL: the tools hand what it compiled to the runtime, which
 guards, caps, caches and runs it like any other statement.
@@ -103,7 +103,7 @@ class SemanticLayer(Protocol):
     """A loaded source of certified metrics; every method is synchronous and CPU-only."""
 
     kind: str
-    """'dbt', 'yaml' or 'snowflake' (a Snowflake semantic view)."""
+    """'dbt' or 'yaml' (a future Snowflake semantic-view layer: 'snowflake')."""
     origin: str
     """What it was loaded from, for the model and the logs (a path or a list of views)."""
 

@@ -21,7 +21,7 @@ from snowmcp.servers.semantic.manifest import ManifestSource, load_manifest, man
 
 _RECHECK_S = 1.0
 _NO_SOURCE_HINT = ("Set SNOWMCP_SEMANTIC_MODELS to MetricFlow YAML, or SNOWMCP_DBT_TARGET_DIR to a dbt target/ "
-                   "folder after `dbt parse`; on Snowflake, semantic views are read when neither is set.")
+                   "folder after `dbt parse`.")
 
 
 class LayerLoader:
@@ -46,12 +46,8 @@ class LayerLoader:
 
     async def _load(self, source: ManifestSource | None) -> SemanticLayer:
         warehouse = await self._runtime.warehouse()
-        if source is None:
-            if warehouse.dialect != "snowflake":
-                raise ConfigError("no semantic models are configured", hint=_NO_SOURCE_HINT)
-            from snowmcp.servers.semantic.semantic_views import load_semantic_views
-
-            return await load_semantic_views(lambda sql: self._runtime.query(sql, tool="semantic_views"))
+        if source is None:  # Snowflake semantic views are not read yet (see the README)
+            raise ConfigError("no semantic models are configured", hint=_NO_SOURCE_HINT)
         from snowmcp.servers.semantic.metricflow_layer import MetricFlowLayer
 
         def build() -> SemanticLayer:

@@ -5,7 +5,7 @@ In order of precedence:
 2. `SNOWMCP_DBT_TARGET_DIR` — `semantic_manifest.json` as `dbt parse` writes it (the folder
    itself or its `target/`);
 3. the demo warehouse — the demo's semantic models (`servers/semantic/demo_models`);
-4. otherwise none: on Snowflake the server falls back to Snowflake semantic views.
+4. otherwise none: every tool answers a `ConfigError` saying what to set.
 
 A manifest is validated by MetricFlow's own validator; its errors are a `ConfigError`
 the tools report on every call (the server still starts, so the host shows why).
@@ -40,7 +40,7 @@ class LoadedManifest:
 
 
 def manifest_source(settings: Settings) -> ManifestSource | None:
-    """The configured MetricFlow source, or None (then: Snowflake semantic views, or nothing)."""
+    """The configured MetricFlow source, or None."""
     if settings.semantic_models is not None:
         return ManifestSource("yaml", settings.semantic_models.expanduser())
     if settings.dbt_target_dir is not None:

@@ -98,8 +98,21 @@ class MetricFlowLayer:
         self._known_metrics(metrics)
         with self._lock, invalid_query():
             found = self._engine.entities_for_metrics(list(metrics))
-        return sorted({e.name: EntityInfo(name=e.name, type=e.type.value, description=e.description)
-                       for e in found}.values(), key=lambda e: e.name)
+            names = self._entity_group_by_names(metrics)
+        by_name = {e.name: e for e in found}
+        # an entity reached through a join is grouped by its path (order__customer), as MetricFlow resolves it
+        return sorted((EntityInfo(name=path, type=by_name[element].type.value, description=by_name[element].description)
+                       for path, element in names.items() if element in by_name), key=lambda e: e.name)
+
+    def _entity_group_by_names(self, metrics: Sequence[str]) -> dict[str, str]:
+        """{group-by name: entity element name} of the entities all `metrics` can be grouped by."""
+        from metricflow.engine.metricflow_engine import ENTITY_WITH_ANY_PROPERTIES
+        from metricflow_semantics.model.semantics.element_filter import GroupByItemSetFilter
+
+        items = self._engine._semantic_manifest_lookup.metric_lookup.get_common_group_by_items(
+            metric_references=tuple(_metric_reference(m) for m in metrics),
+            set_filter=GroupByItemSetFilter.create(any_properties_allowlist=ENTITY_WITH_ANY_PROPERTIES))
+        return {spec.spec.dunder_name: spec.spec.element_name for spec in items.annotated_specs}
 
     def saved_queries(self) -> list[SavedQueryInfo]:
         return [SavedQueryInfo(name=q.name, description=q.description, metrics=list(q.query_params.metrics),
@@ -201,6 +214,12 @@ def _group_by_parameter(item: GroupBy) -> Any:
     if item.grain is not None:
         raise InvalidArgument(f"group_by {item.name}: a grain needs type time_dimension")
     return DimensionOrEntityParameter(name=item.name)
+
+
+def _metric_reference(name: str) -> Any:
+    from metricflow_semantic_interfaces.references import MetricReference
+
+    return MetricReference(element_name=name)
 
 
 def _closest(name: str, known: Any) -> str:

@@ -11,7 +11,7 @@ from snowmcp.servers.semantic.layer import DimensionInfo, EntityInfo, MetricDefi
 
 
 class MetricList(BaseModel):
-    source: str = Field(description="dbt, yaml or snowflake (semantic views).")
+    source: str = Field(description="dbt (a semantic manifest) or yaml (MetricFlow files).")
     metrics: list[MetricInfo]
     truncated: bool = False
 

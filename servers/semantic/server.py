@@ -1,4 +1,4 @@
-"""The semantic server: certified metrics by name, compiled by MetricFlow (or a Snowflake semantic view)."""
+"""The semantic server: certified metrics by name, compiled by MetricFlow."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from snowmcp.servers.semantic.loader import LayerLoader
 from snowmcp.servers.semantic.tools import build_tools
 
 INSTRUCTIONS = """\
-Certified metrics, defined once by the data team (dbt/MetricFlow semantic models or Snowflake
-semantic views) and computed in the warehouse. Prefer them to hand-written SQL for any figure
+Certified metrics, defined once by the data team (dbt/MetricFlow semantic models) and computed
+in the warehouse. Prefer them to hand-written SQL for any figure
 they cover: list_metrics -> get_dimensions(metrics) -> query_metrics. group_by items are
 {name, type: dimension|time_dimension|entity, grain}: e.g. {"name": "customer__segment"} or
 {"name": "metric_time", "type": "time_dimension", "grain": "month"}. where filters use MetricFlow

@@ -181,7 +181,8 @@ async def test_dimensions_follow_entities_and_never_fan_out(semantic: Client) ->
 
 async def test_entities(semantic: Client) -> None:
     orders = await call_ok(semantic, "get_entities", {"metrics": ["revenue"]})
-    assert {e["name"]: e["type"] for e in orders["entities"]} == {"order": "primary", "customer": "foreign"}
+    assert {e["name"]: e["type"] for e in orders["entities"]} == {"order": "primary", "customer": "foreign",
+                                                                        "order__customer": "foreign"}
     lines = await call_ok(semantic, "get_entities", {"metrics": ["units_sold"]})
     assert {"order_line", "order"} <= {e["name"] for e in lines["entities"]}
 

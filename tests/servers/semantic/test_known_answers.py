@@ -241,7 +241,7 @@ async def test_catalog_tools(client: Client) -> None:
     assert names[0] == "metric_time" and {"customer__segment", "customer__country", "order__status"} <= set(names)
     assert "order_line__line_number" not in names
     entities = (await client.call_tool("get_entities", {"metrics": ["revenue"]})).structured_content["entities"]
-    assert {e["name"] for e in entities} == {"order", "customer"}
+    assert {e["name"] for e in entities} == {"order", "customer", "order__customer"}  # the same key, two paths
     saved = (await client.call_tool("list_saved_queries", {})).structured_content["saved_queries"]
     assert saved == [{"name": "revenue_by_segment", "description": None, "metrics": ["revenue"],
                       "group_by": [{"name": "customer__segment", "type": "dimension", "grain": None}], "where": []}]
