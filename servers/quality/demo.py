@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
+
+from snowmcp.common.demo_files import install_missing
 
 SUITES = Path(__file__).with_name("demo_suites")
 
@@ -17,12 +18,5 @@ def suites_folder(state_path: Path) -> Path:
 
 
 def install_demo_suites(target: Path) -> list[Path]:
-    """Copy the demo suites into `target` (kept if a user edited them) and return their paths."""
-    target.mkdir(parents=True, exist_ok=True)
-    installed = []
-    for suite in sorted(SUITES.glob("*.yml")):
-        destination = target / suite.name
-        if not destination.exists():
-            shutil.copyfile(suite, destination)
-        installed.append(destination)
-    return installed
+    """Copy the demo suites into `target` (a file a user edited is kept) and return their paths."""
+    return install_missing(SUITES, target)

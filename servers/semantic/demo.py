@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
+
+from snowmcp.common.demo_files import install_missing
 
 MODELS = Path(__file__).with_name("demo_models")
 
@@ -17,11 +18,4 @@ def models_folder(state_path: Path) -> Path:
 
 def install_demo_models(target: Path) -> list[Path]:
     """Copy the demo models into `target` (a file a user edited is kept) and return their paths."""
-    target.mkdir(parents=True, exist_ok=True)
-    installed = []
-    for source in sorted(MODELS.glob("*.yml")):
-        destination = target / source.name
-        if not destination.exists():
-            shutil.copyfile(source, destination)
-        installed.append(destination)
-    return installed
+    return install_missing(MODELS, target)
